@@ -1,0 +1,178 @@
+"""The ``g2r`` command.
+
+    g2r attribute --model PATH --examples data.jsonl --methods grad_x_input,integrated_gradients --out out/
+    g2r attribute --model PATH --prompt "..." --response "..." --rubric '[{"criterion": "...", "weight": 1}]'
+    g2r methods
+    g2r demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import G2RError
+
+
+def _parse_value(v: str) -> Any:
+    try:
+        return ast.literal_eval(v)
+    except (ValueError, SyntaxError):
+        return v
+
+
+def _method_params(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise G2RError(f"--param {item!r}: expected METHOD.KEY=VALUE, e.g. integrated_gradients.n_steps=16")
+        key, value = item.split("=", 1)
+        method, name = key.split(".", 1)
+        out.setdefault(method, {})[name] = _parse_value(value)
+    return out
+
+
+def write_outputs(run, out: Path, methods: Sequence[str]) -> dict[str, Path]:
+    from .viz import report_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": run.save_json(out / "attributions.json"),
+             "parquet": run.save_parquet(out / "attributions.parquet"),
+             "html": out / "report.html"}
+    report_html(run, paths["html"], methods)
+    return paths
+
+
+def print_summary(run, method: str, k: int = 3, file=None) -> None:
+    file = file or sys.stdout
+    for ex in run.examples:
+        print(f"\n== {ex.id}: sparse reward {ex.sparse_reward:+.3f}", file=file)
+        m = ex.methods.get(method)
+        for i, c in enumerate(ex.criteria):
+            top = ex.top_tokens(method, i, k) if m else []
+            words = ", ".join(repr(t.strip() or t) for t, _ in top) if top else "-"
+            print(f"  [{'True ' if c.verdict else 'False'}] p={c.p_true:.3f} w={c.weight:+g}  {c.text}\n"
+                  f"        top tokens ({method}): {words}", file=file)
+        if m:
+            print(f"  Σ dense reward ({method}) = {m.reward_sum:+.4f}", file=file)
+
+
+def cmd_attribute(args: argparse.Namespace) -> int:
+    from .core import attribute
+    from .examples import Example, load_examples
+    from .judge import Judge, JudgeTemplate
+
+    if args.examples:
+        examples = load_examples(args.examples)
+    elif args.prompt is not None and args.response is not None and args.rubric is not None:
+        try:
+            rubric = json.loads(args.rubric)
+        except json.JSONDecodeError as e:
+            raise G2RError(f"--rubric is not valid JSON: {e}") from None
+        if not isinstance(rubric, list):
+            raise G2RError("--rubric must be a JSON list of {criterion, weight} objects")
+        examples = [Example(args.prompt, args.response, rubric, id="inline")]
+    else:
+        raise G2RError("give --examples FILE.jsonl, or all of --prompt, --response and --rubric")
+    if args.max_examples:
+        examples = examples[: args.max_examples]
+    words = tuple(w.strip() for w in args.verdict_words.split(","))
+    if len(words) != 2:
+        raise G2RError("--verdict-words takes two comma-separated words, e.g. True,False")
+    template = JudgeTemplate(verdict_words=words)
+    judge = Judge.from_pretrained(args.model, template, device=args.device, dtype=args.dtype,
+                                  trust_remote_code=args.trust_remote_code, truncation=args.truncation)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    run = attribute(judge, examples, methods, method_params=_method_params(args.param), tau=args.tau,
+                    tau_mode=args.tau_mode, attribute_false=args.attribute_false, batch_size=args.batch_size,
+                    seed=args.seed, progress=not args.quiet)
+    paths = write_outputs(run, Path(args.out), methods)
+    print_summary(run, methods[0])
+    print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from .attribution import REGISTRY
+
+    for name in sorted(REGISTRY):
+        s = REGISTRY[name]
+        params = ", ".join(f"{k}={v!r}" for k, v in s.defaults.items()) or "-"
+        print(f"{name:22s} [{s.family}] {s.description}\n{'':22s} params: {params}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .core import attribute
+    from .testing import DEMO_EXAMPLES, tiny_judge
+
+    print("g2r demo: a tiny Llama-shaped judge with random weights, built on the fly (no download).\n"
+          "Its verdicts are meaningless; the demo shows the pipeline end to end.", file=sys.stderr)
+    judge = tiny_judge("llama", "chat", layers=2, hidden=64)
+    methods = ["grad_x_input", "integrated_gradients", "attention_last", "leave_one_out"]
+    run = attribute(judge, DEMO_EXAMPLES, methods, attribute_false=True, progress=not args.quiet)
+    paths = write_outputs(run, Path(args.out), methods)
+    print_summary(run, "grad_x_input")
+    print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="g2r", description="g2r_lens: dense token rewards from LLM-judge verdicts")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    a = sub.add_parser("attribute", help="judge, attribute and write dense rewards for examples")
+    a.add_argument("--model", required=True, help="judge model: a local folder (or a hub id where online)")
+    a.add_argument("--examples", help="JSONL file: one {prompt, response, rubric:[{criterion, weight}]} per line")
+    a.add_argument("--prompt")
+    a.add_argument("--response")
+    a.add_argument("--rubric", help='JSON list, e.g. \'[{"criterion": "Mentions X.", "weight": 1}]\'')
+    a.add_argument("--methods", default="grad_x_input", help="comma-separated method names (see `g2r methods`)")
+    a.add_argument("--param", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="method parameter, e.g. integrated_gradients.n_steps=16 (repeatable)")
+    a.add_argument("--out", default="outputs/attribute", help="output folder (JSON, parquet, HTML)")
+    a.add_argument("--tau", type=float, default=1.0)
+    a.add_argument("--tau-mode", choices=["relative", "absolute"], default="relative")
+    a.add_argument("--attribute-false", action="store_true", help="also attribute criteria judged False")
+    a.add_argument("--batch-size", type=int, default=8)
+    a.add_argument("--device", default="auto")
+    a.add_argument("--dtype", default="auto")
+    a.add_argument("--verdict-words", default="True,False")
+    a.add_argument("--truncation", choices=["error", "response"], default="error",
+                   help="too-long inputs: refuse (error) or cut the response's tail (recorded)")
+    a.add_argument("--max-examples", type=int, default=0)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--trust-remote-code", action="store_true")
+    a.add_argument("--quiet", action="store_true")
+    a.set_defaults(fn=cmd_attribute)
+
+    m = sub.add_parser("methods", help="list attribution methods and their parameters")
+    m.set_defaults(fn=cmd_methods)
+
+    d = sub.add_parser("demo", help="the main job on the bundled default")
+    d.add_argument("--out", default="outputs/demo")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except G2RError as e:
+        print(f"g2r: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("g2r: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

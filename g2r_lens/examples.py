@@ -1,0 +1,131 @@
+"""Inputs: a rubric criterion, an example to judge, and the sparse rubric reward."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .errors import EmptyResponseError, G2RError, RubricError
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One rubric item: a criterion sentence and a real weight (negative = undesirable)."""
+
+    text: str
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise RubricError("a rubric criterion has an empty text")
+        try:
+            w = float(self.weight)
+        except (TypeError, ValueError):
+            raise RubricError(f"criterion {self.text!r}: weight {self.weight!r} is not a number") from None
+        if not math.isfinite(w):
+            raise RubricError(f"criterion {self.text!r}: weight {self.weight!r} is not finite")
+        object.__setattr__(self, "weight", w)
+
+    @classmethod
+    def from_obj(cls, obj: Any) -> "Criterion":
+        """Accept ``{"criterion": str, "weight": float}`` (also ``text``), a string, or a Criterion."""
+        if isinstance(obj, Criterion):
+            return obj
+        if isinstance(obj, str):
+            return cls(obj, 1.0)
+        if isinstance(obj, dict):
+            text = obj.get("criterion", obj.get("text"))
+            if text is None:
+                raise RubricError(f"rubric item {obj!r} has no 'criterion' key")
+            return cls(text, obj.get("weight", 1.0))
+        raise RubricError(f"rubric item {obj!r} is neither a string nor a {{criterion, weight}} object")
+
+
+def validate_rubric(rubric: Sequence[Criterion]) -> None:
+    if len(rubric) == 0:
+        raise RubricError("the rubric has no criteria")
+    if not any(c.weight > 0 for c in rubric):
+        raise RubricError(
+            "the rubric has no criterion with a positive weight, so the normalised reward "
+            "sum(w*verdict)/sum(max(w,0)) is undefined; add at least one positive weight"
+        )
+
+
+@dataclass
+class Example:
+    """A prompt, a policy response and the rubric to grade it with."""
+
+    prompt: str
+    response: str
+    rubric: list[Criterion]
+    id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rubric = [Criterion.from_obj(c) for c in self.rubric]
+        if not isinstance(self.prompt, str):
+            raise G2RError(f"example {self.id!r}: prompt must be a string, got {type(self.prompt).__name__}")
+        if not isinstance(self.response, str):
+            raise G2RError(f"example {self.id!r}: response must be a string, got {type(self.response).__name__}")
+
+    def validate(self) -> None:
+        if not self.response.strip():
+            raise EmptyResponseError(f"example {self.id!r}: the response is empty; there is nothing to attribute")
+        validate_rubric(self.rubric)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], default_id: str | None = None) -> "Example":
+        for key in ("prompt", "response", "rubric"):
+            if key not in d:
+                raise G2RError(f"example {d.get('id', default_id)!r} has no {key!r} field")
+        rubric = d["rubric"]
+        if isinstance(rubric, str):
+            try:
+                rubric = json.loads(rubric)
+            except json.JSONDecodeError as e:
+                raise RubricError(f"rubric is not valid JSON: {e}") from None
+        if not isinstance(rubric, list):
+            raise RubricError("rubric must be a list of {criterion, weight} objects")
+        meta = {k: v for k, v in d.items() if k not in ("prompt", "response", "rubric", "id")}
+        return cls(d["prompt"], d["response"], rubric, id=str(d.get("id", default_id)), meta=meta)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"id": self.id, "prompt": self.prompt, "response": self.response,
+             "rubric": [{"criterion": c.text, "weight": c.weight} for c in self.rubric]}
+        d.update(self.meta)
+        return d
+
+
+def sparse_reward(weights: Iterable[float], verdicts: Iterable[bool]) -> float:
+    """The rubric reward ``Σ w_k·1[z_k] / Σ max(w_k, 0)`` (Grad2Reward Alg. 1)."""
+    weights = [float(w) for w in weights]
+    verdicts = [bool(v) for v in verdicts]
+    denom = sum(max(w, 0.0) for w in weights)
+    if denom <= 0:
+        raise RubricError("the rubric has no positive weight")
+    return sum(w for w, v in zip(weights, verdicts) if v) / denom
+
+
+def load_examples(path: str | Path) -> list[Example]:
+    """Read examples from a JSONL file: one ``{prompt, response, rubric:[{criterion, weight}]}`` per line."""
+    path = Path(path)
+    if not path.exists():
+        raise G2RError(f"examples file {str(path)!r} does not exist")
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise G2RError(f"{path}:{i}: not valid JSON ({e})") from None
+            if not isinstance(d, dict):
+                raise G2RError(f"{path}:{i}: expected a JSON object")
+            out.append(Example.from_dict(d, default_id=f"{path.stem}-{i}"))
+    if not out:
+        raise G2RError(f"examples file {str(path)!r} holds no examples")
+    return out

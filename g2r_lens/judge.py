@@ -151,6 +151,7 @@ class Judge:
         padding_side: str = "left",
         max_length: int | None = None,
         truncation: str = "error",
+        gradient_checkpointing: bool = False,
     ) -> None:
         if padding_side not in ("left", "right"):
             raise ValueError("padding_side must be 'left' or 'right'")
@@ -158,6 +159,20 @@ class Judge:
             raise ValueError("truncation must be 'error' (refuse) or 'response' (cut the response's tail)")
         self.model = model.eval()
         self.model.requires_grad_(False)
+        if gradient_checkpointing:
+            # Trades one extra forward for activation memory on long inputs. Non-reentrant
+            # checkpointing works with frozen parameters and gradients w.r.t. inputs_embeds.
+            if hasattr(self.model, "activation_checkpointing_enable"):  # transformers >= 5
+                self.model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+            else:
+                self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            # HF checkpoints a layer only when that layer is in training mode; flip the flag on the
+            # checkpointed layers alone, so dropout and every other submodule stay in eval mode.
+            from transformers.modeling_layers import GradientCheckpointingLayer
+
+            for mod in self.model.modules():
+                if isinstance(mod, GradientCheckpointingLayer):
+                    mod.training = True
         self.tokenizer = tokenizer
         self.template = template or JudgeTemplate()
         self.name = name or getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__

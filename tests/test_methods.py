@@ -1,5 +1,6 @@
 """Every method against an independent reference: autograd, captum, direct re-scoring."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -159,3 +160,27 @@ def test_controls(judges, examples):
     assert e1.methods["random"].scores == e2.methods["random"].scores
     assert e1.methods["random"].scores != e3.methods["random"].scores
     assert all(abs(h - 1.0) < 1e-12 for h in e1.methods["uniform"].entropy)
+
+
+def test_gradient_checkpointing_recomputes_and_matches(chat_tok, examples):
+    from g2r_lens import Judge
+    from g2r_lens.testing import tiny_model
+
+    plain = Judge(tiny_model(chat_tok, "llama", layers=2, hidden=64, seed=5), chat_tok)
+    model = tiny_model(chat_tok, "llama", layers=2, hidden=64, seed=5)
+    ckpt = Judge(model, chat_tok, gradient_checkpointing=True)
+    calls = [0]
+    mlp = model.model.layers[0].mlp
+    inner = mlp.forward
+
+    def counting(*a, **k):
+        calls[0] += 1
+        return inner(*a, **k)
+
+    mlp.forward = counting
+    a = attribute(plain, examples[:2], ["grad_x_input"], attribute_false=True, progress=False)
+    b = attribute(ckpt, examples[:2], ["grad_x_input"], attribute_false=True, progress=False)
+    assert calls[0] == 2  # one forward, one recomputation in the backward pass
+    for x, y in zip(a.examples, b.examples):
+        assert np.allclose(x.scores("grad_x_input"), y.scores("grad_x_input"), rtol=1e-5, atol=1e-9)
+    assert not any(m.training for m in model.modules() if isinstance(m, torch.nn.Dropout))

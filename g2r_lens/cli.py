@@ -48,16 +48,26 @@ def write_outputs(run, out: Path, methods: Sequence[str]) -> dict[str, Path]:
     return paths
 
 
-def print_summary(run, method: str, k: int = 3, file=None) -> None:
+def print_summary(run, method: str, k: int = 3, file=None, examples=None) -> None:
+    """Per example and criterion: verdict, p(True), weight and the top-credited words.
+
+    With bundled-world ``examples`` (whose meta holds the exact checker's answers), the checker's
+    verdict is printed beside the judge's.
+    """
     file = file or sys.stdout
+    meta = {e.id: e.meta for e in (examples or []) if getattr(e, "meta", None)}
     for ex in run.examples:
+        checker = meta.get(ex.id, {}).get("checker")
         print(f"\n== {ex.id}: sparse reward {ex.sparse_reward:+.3f}", file=file)
+        print(f"   response: {ex.response}", file=file)
         m = ex.methods.get(method)
         for i, c in enumerate(ex.criteria):
             top = ex.top_tokens(method, i, k) if m else []
             words = ", ".join(repr(t.strip() or t) for t, _ in top) if top else "-"
-            print(f"  [{'True ' if c.verdict else 'False'}] p={c.p_true:.3f} w={c.weight:+g}  {c.text}\n"
-                  f"        top tokens ({method}): {words}", file=file)
+            chk = "" if checker is None else f" (checker: {checker[i]})"
+            print(f"  [{'True ' if c.verdict else 'False'}] p={c.p_true:.3f} w={c.weight:+g}  {c.text}{chk}", file=file)
+            if top:
+                print(f"        top words ({method}): {words}", file=file)
         if m:
             print(f"  Σ dense reward ({method}) = {m.reward_sum:+.4f}", file=file)
 
@@ -108,16 +118,27 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job: attribute a handful of bundled test examples with the main methods."""
     from .core import attribute
-    from .testing import DEMO_EXAMPLES, tiny_judge
+    from .world.bundle import have_models, load_judge, world_examples
 
-    print("g2r demo: a tiny Llama-shaped judge with random weights, built on the fly (no download).\n"
-          "Its verdicts are meaningless; the demo shows the pipeline end to end.", file=sys.stderr)
-    judge = tiny_judge("llama", "chat", layers=2, hidden=64)
-    methods = ["grad_x_input", "integrated_gradients", "attention_last", "leave_one_out"]
-    run = attribute(judge, DEMO_EXAMPLES, methods, attribute_false=True, progress=not args.quiet)
+    methods = ["grad_x_input", "integrated_gradients", "leave_one_out", "attention_last"]
+    if have_models():
+        judge = load_judge(args.judge)
+        examples = world_examples("test", args.n, seed=args.seed)
+        print(f"g2r demo: the bundled {args.judge} judge on {len(examples)} test examples of the bundled world",
+              file=sys.stderr)
+    else:
+        from .testing import DEMO_EXAMPLES, tiny_judge
+
+        print("g2r demo: no bundled checkpoints found (rebuild with `g2r world build`); using a tiny judge with "
+              "random weights, so its verdicts are meaningless.", file=sys.stderr)
+        judge = tiny_judge("llama", "chat", layers=2, hidden=64)
+        examples = DEMO_EXAMPLES
+    run = attribute(judge, examples, methods, progress=not args.quiet,
+                    method_params={"integrated_gradients": {"n_steps": 16}})
     paths = write_outputs(run, Path(args.out), methods)
-    print_summary(run, "grad_x_input")
+    print_summary(run, "grad_x_input", examples=[e for e in examples if not isinstance(e, dict)])
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -156,8 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="the main job on the bundled default")
     d.add_argument("--out", default="outputs/demo")
+    d.add_argument("--judge", choices=["judge", "self"], default="judge", help="external judge or self-judge")
+    d.add_argument("-n", type=int, default=4, help="number of bundled test examples")
+    d.add_argument("--seed", type=int, default=0)
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(fn=cmd_demo)
+
+    from .world.cli import add_parser as add_world_parser
+
+    add_world_parser(sub)
     return p
 
 

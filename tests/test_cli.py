@@ -30,7 +30,7 @@ def test_attribute_from_jsonl(model_dir, tmp_path, capsys):
                "--attribute-false", "--out", str(out), "--quiet"])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "top tokens (grad_x_input)" in text and "picnic" in text
+    assert "top words (grad_x_input)" in text and "picnic" in text
     run = AttributionRun.load_json(out / "attributions.json")
     assert [e.id for e in run.examples] == ["picnic", "library"]
     assert run.provenance["methods"]["integrated_gradients"]["n_steps"] == 4

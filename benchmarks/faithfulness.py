@@ -1,0 +1,130 @@
+"""Faithfulness benchmark: every attribution method, both bundled judges, on the bundled world.
+
+For (response, criterion) pairs where the judge says True, the checker agrees, and the criterion is
+local (its truth is a set of response characters), it measures
+- localisation of the checker's truth tokens: AUROC and precision@k (k = number of truth tokens);
+- deletion and insertion curves on the judge's log p(True) and their AOPC (replacement: the judge's
+  neutral token, a real token, never [MASK]);
+- Spearman rank correlation with leave_one_out (over all pairs the judge says True);
+- wall time per attributed pair.
+
+    python benchmarks/faithfulness.py            # writes benchmarks/results/faithfulness.{json,md}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from g2r_lens import attribute  # noqa: E402
+from g2r_lens.faithfulness import auroc, perturbation_curves, precision_at_k, spearman  # noqa: E402
+from g2r_lens.spans import token_mask_for_char_spans  # noqa: E402
+from g2r_lens.world.bundle import load_judge, world_examples  # noqa: E402
+
+METHODS = ["grad_x_input", "grad_l1", "grad_l2", "integrated_gradients", "attention_last", "attention_rollout",
+           "leave_one_out", "uniform", "random"]
+
+
+def nanmean(xs):
+    xs = [x for x in xs if x is not None and not (isinstance(x, float) and math.isnan(x))]
+    return float(np.mean(xs)) if xs else math.nan
+
+
+def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, seed: int) -> dict:
+    judge = load_judge(which, device="cpu", dtype="float32")
+    examples = world_examples("test", n_examples, seed=seed, modes=("noisy", "good", "misplaced"))
+    t0 = time.perf_counter()
+    run = attribute(judge, examples, METHODS, method_params={"integrated_gradients": {"n_steps": ig_steps}},
+                    batch_size=16, seed=seed, progress=True)
+    seconds = run.provenance["seconds"]
+    n_attr = sum(c.verdict for e in run.examples for c in e.criteria)
+    stats: dict[str, dict[str, list]] = {m: defaultdict(list) for m in METHODS}
+    loc_pairs = []
+    for ex, res in zip(examples, run.examples):
+        for k, c in enumerate(res.criteria):
+            if not c.verdict:
+                continue
+            loo = res.methods["leave_one_out"].scores[k]
+            for m in METHODS:
+                stats[m]["spearman_vs_loo"].append(spearman(res.methods[m].scores[k], loo))
+            spans = ex.meta["truth_spans"][k]
+            if ex.meta["checker"][k] and ex.meta["local"][k] and spans:
+                labels = token_mask_for_char_spans(res.offsets, [tuple(s) for s in spans])
+                if labels.any() and not labels.all():
+                    loc_pairs.append((ex, res, k, labels))
+    rng = np.random.default_rng(seed)
+    curve_idx = set(rng.permutation(len(loc_pairs))[:max_curve_pairs].tolist())
+    for i, (ex, res, k, labels) in enumerate(tqdm(loc_pairs, desc=f"{which}: localisation + curves")):
+        for m in METHODS:
+            s = res.methods[m].scores[k]
+            stats[m]["auroc"].append(auroc(s, labels))
+            stats[m]["precision_at_k"].append(precision_at_k(s, labels))
+            stats[m]["kind:" + ex.meta["kinds"][k]].append(auroc(s, labels))
+            if i in curve_idx:
+                c = perturbation_curves(judge, ex, k, s)
+                stats[m]["aopc_deletion"].append(c.aopc_deletion)
+                stats[m]["aopc_insertion"].append(c.aopc_insertion)
+    out = {}
+    for m in METHODS:
+        row = {key: nanmean(v) for key, v in stats[m].items() if not key.startswith("kind:")}
+        row["auroc_by_kind"] = {key[5:]: nanmean(v) for key, v in stats[m].items() if key.startswith("kind:")}
+        row["seconds_per_pair"] = seconds[m] / max(1, n_attr)
+        out[m] = row
+    return {"methods": out, "n_examples": len(examples), "n_attributed_pairs": n_attr,
+            "n_localisation_pairs": len(loc_pairs), "n_curve_pairs": min(max_curve_pairs, len(loc_pairs)),
+            "verdict_seconds_per_pair": seconds["verdicts"] / max(1, sum(len(e.criteria) for e in run.examples)),
+            "wall_seconds": time.perf_counter() - t0, "judge": judge.name, "ig_steps": ig_steps}
+
+
+def markdown(res: dict) -> str:
+    lines = [f"Faithfulness on the bundled world's test split (`{res['command']}`).", ""]
+    for name, r in res["judges"].items():
+        lines += [f"**{name} judge** ({r['n_examples']} responses, {r['n_attributed_pairs']} pairs judged True, "
+                  f"{r['n_localisation_pairs']} local pairs with checker truth, curves on {r['n_curve_pairs']}; "
+                  f"IG {r['ig_steps']} steps)", "",
+                  "| method | AUROC | precision@k | AOPC deletion | AOPC insertion | Spearman vs LOO | s / pair |",
+                  "|---|---|---|---|---|---|---|"]
+        for m, row in r["methods"].items():
+            lines.append(f"| {m} | {row['auroc']:.3f} | {row['precision_at_k']:.3f} | {row['aopc_deletion']:.3f} | "
+                         f"{row['aopc_insertion']:.3f} | {row['spearman_vs_loo']:.3f} | {row['seconds_per_pair']:.4f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n-examples", type=int, default=60)
+    p.add_argument("--judges", default="external,self")
+    p.add_argument("--ig-steps", type=int, default=16)
+    p.add_argument("--max-curve-pairs", type=int, default=60)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="benchmarks/results")
+    a = p.parse_args(argv)
+    res = {"command": "python benchmarks/faithfulness.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "judges": {}}
+    for which in a.judges.split(","):
+        key = {"external": "judge", "self": "self"}[which]
+        res["judges"][which] = run_judge(key, a.n_examples, a.ig_steps, a.max_curve_pairs, a.seed)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "faithfulness.json").write_text(json.dumps(res, indent=1))
+    md = markdown(res)
+    (out / "faithfulness.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

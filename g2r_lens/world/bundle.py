@@ -1,0 +1,93 @@
+"""The shipped world: checkpoints, task splits and ready-made examples.
+
+Layout under ``g2r_lens/world/data/`` (rebuilt by ``g2r world build``):
+
+    tokenizer/   the world tokenizer (byte-level BPE with a ChatML chat template)
+    policy/      the small policy; a frozen copy of it is the *self-judge*
+    judge/       the separate, stronger *external judge*
+    tasks/       train.jsonl, validation.jsonl, test.jsonl (``datasets.load_dataset("json", ...)`` reads them)
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import G2RError
+from ..examples import Example
+from ..judge import Judge, JudgeTemplate
+from .checker import check
+from .tasks import Task, read_tasks, sample_response
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+# The world's judge prompt: the criterion comes *after* the response, so that all criteria of one
+# response share the (prompt, response) prefix. Training runs that prefix once per response and
+# branches into one short continuation per criterion (several verdicts per forward pass).
+WORLD_TEMPLATE = JudgeTemplate(
+    system="You check one rule of a rubric. Answer {true} or {false}.",
+    user="Prompt: {prompt}\nResponse:\n{response}\nRule: {criterion}\nIs the rule met? Answer {true} or {false}.",
+)
+
+JUDGES = {"judge": "judge", "external": "judge", "self": "policy", "policy": "policy"}
+
+
+def bundled_path(name: str) -> Path:
+    return DATA_DIR / name
+
+
+def have_models() -> bool:
+    return all((DATA_DIR / n / "config.json").exists() for n in ("policy", "judge"))
+
+
+def load_judge(which: str = "judge", *, device: str = "auto", dtype: str = "auto", path: str | Path | None = None,
+               **kw: Any) -> Judge:
+    """The bundled external judge (``"judge"``) or the self-judge (``"self"``: a frozen copy of the policy)."""
+    if path is None:
+        if which not in JUDGES:
+            raise G2RError(f"unknown bundled judge {which!r}; use one of {sorted(JUDGES)}")
+        path = DATA_DIR / JUDGES[which]
+    if not (Path(path) / "config.json").exists():
+        raise G2RError(f"no bundled checkpoint at {path}; rebuild the world with `g2r world build`")
+    return Judge.from_pretrained(path, WORLD_TEMPLATE, device=device, dtype=dtype, **kw)
+
+
+def load_tasks(split: str = "test", folder: str | Path | None = None) -> list[Task]:
+    folder = Path(folder) if folder else DATA_DIR / "tasks"
+    path = folder / f"{split}.jsonl"
+    if not path.exists():
+        raise G2RError(f"no task split {split!r} at {path}; rebuild with `g2r world build`")
+    return read_tasks(path)
+
+
+def task_example(task: Task, response: str, *, mode: str = "", id: str | None = None) -> Example:
+    """An :class:`Example` for the engine whose ``meta`` carries the checker's answers and truth spans."""
+    res = check(task, response)
+    meta = {
+        "task_id": task.id,
+        "mode": mode,
+        "checker_score": res.score,
+        "checker": [c.satisfied for c in res.criteria],
+        "truth_spans": [[list(s) for s in c.truth_spans] for c in res.criteria],
+        "kinds": [c.kind for c in res.criteria],
+        "local": [c.local for c in res.criteria],
+    }
+    rubric = [{"criterion": c.text, "weight": c.weight} for c in task.rubric]
+    return Example(task.prompt, response, rubric, id=id or task.id, meta=meta)
+
+
+def world_examples(split: str = "test", n: int = 8, *, seed: int = 0,
+                   modes: Sequence[str] = ("noisy", "good"), tasks: Sequence[Task] | None = None) -> list[Example]:
+    """``n`` examples from a split: sampled responses (cycling through ``modes``) with checker truth."""
+    tasks = list(tasks) if tasks is not None else load_tasks(split)
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        task = tasks[i % len(tasks)]
+        mode = modes[i % len(modes)]
+        resp = sample_response(task, rng, mode)
+        if not resp.strip():
+            continue
+        out.append(task_example(task, resp, mode=mode, id=f"{task.id}-{mode}-{i}"))
+    return out

@@ -1,0 +1,95 @@
+"""The bundled world: a quick build end to end, the shipped checkpoints, and the main job."""
+
+import json
+import random
+
+import pytest
+import torch
+
+from g2r_lens import Judge, attribute
+from g2r_lens.world import bundle
+from g2r_lens.world.build import BuildConfig, build, judge_item, judge_logits
+from g2r_lens.world.bundle import WORLD_TEMPLATE, have_models, load_judge, world_examples
+from g2r_lens.world.tasks import generate_tasks, sample_response
+
+
+@pytest.fixture(scope="module")
+def quick_world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("world")
+    summary = build(out, BuildConfig.quick())
+    return out, summary
+
+
+def test_quick_build_writes_loadable_artefacts(quick_world):
+    out, summary = quick_world
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    for name in ("policy", "judge"):
+        assert (out / name / "model.safetensors").exists()
+        model = AutoModelForCausalLM.from_pretrained(out / name)
+        tok = AutoTokenizer.from_pretrained(out / name)
+        assert tok.chat_template and model.config.vocab_size == len(tok)
+    for split in ("train", "validation", "test"):
+        assert (out / "tasks" / f"{split}.jsonl").exists()
+    assert json.loads((out / "build.json").read_text())["params"]["judge"] == summary["params"]["judge"]
+    j = load_judge(path=out / "judge")
+    assert j.tokenizer.convert_ids_to_tokens([j.true_id, j.false_id]) == ["True", "False"]
+
+
+def test_prefix_shared_training_logits_equal_judge_inference(quick_world):
+    """The training path (prefix once, branched per criterion) computes exactly what Judge computes."""
+    out, _ = quick_world
+    j = load_judge(path=out / "judge")
+    tasks = generate_tasks(4, seed=1, split="train")
+    rng = random.Random(0)
+    items = [judge_item(j, t, sample_response(t, rng, "noisy"), "noisy") for t in tasks]
+    with torch.no_grad():
+        train_logp = judge_logits(j.model, items, j.pad_id).log_softmax(-1)[:, j.true_id]
+    ref = []
+    for t, it in zip(tasks, items):
+        for c in it.conts:
+            with torch.no_grad():
+                logits = j.model(input_ids=torch.tensor([it.prefix + c])).logits[0, -1].float()
+            ref.append(logits.log_softmax(-1)[j.true_id])
+    assert torch.allclose(train_logp, torch.stack(ref), atol=1e-4)
+
+
+def test_world_examples_carry_checker_truth(quick_world):
+    out, _ = quick_world
+    tasks = bundle.load_tasks("test", out / "tasks")
+    exs = world_examples("test", 6, tasks=tasks, modes=("good",))
+    assert len(exs) == 6
+    for ex in exs:
+        assert ex.meta["checker_score"] == pytest.approx(1.0)
+        for spans, local, ok in zip(ex.meta["truth_spans"], ex.meta["local"], ex.meta["checker"]):
+            for s, e in spans:
+                assert 0 <= s < e <= len(ex.response)
+            if not local:
+                assert spans == []
+
+
+@pytest.mark.skipif(not have_models(), reason="bundled checkpoints not built yet")
+def test_shipped_checkpoints_reproduce_reported_accuracy():
+    """A small sample of the report's 'ordinary' accuracy, recomputed from the shipped files."""
+    from pathlib import Path
+
+    from g2r_lens.world.report import ORDINARY
+
+    report = json.loads((Path(__file__).parents[1] / "benchmarks/results/judge_quality.json").read_text())
+    judge = load_judge("judge", device="cpu", dtype="float32")
+    exs = world_examples("test", 40, seed=123, modes=ORDINARY)
+    verdicts = judge.verdicts(exs, batch_size=32)
+    hits = [v["verdict"] == t for ex, vs in zip(exs, verdicts) for v, t in zip(vs, ex.meta["checker"])]
+    acc = sum(hits) / len(hits)
+    reported = report["judges"]["external"]["ordinary"]["accuracy"]
+    assert acc >= reported - 0.08, (acc, reported)
+
+
+@pytest.mark.skipif(not have_models(), reason="bundled checkpoints not built yet")
+def test_main_job_on_bundled_world(tmp_path, capsys):
+    from g2r_lens.cli import main
+
+    assert main(["demo", "--out", str(tmp_path), "--quiet", "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "checker:" in out and "top words (grad_x_input)" in out
+    assert (tmp_path / "report.html").exists()

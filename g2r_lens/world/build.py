@@ -73,15 +73,18 @@ class BuildConfig:
     n_test: int = 200
     vocab_size: int = 1024
     policy: ModelShape = field(default_factory=lambda: ModelShape(layers=4, hidden=128, heads=4))
-    judge: ModelShape = field(default_factory=lambda: ModelShape(layers=6, hidden=160, heads=5))
+    judge: ModelShape = field(default_factory=lambda: ModelShape(layers=5, hidden=128, heads=4))
     policy_steps: int = 1000
-    judge_steps: int = 1600
+    judge_steps: int = 900  # base stage; the hardening stage adds judge_steps // 4
     hardening_responses: int = 1200
     sft_batch: int = 16
     judge_batch: int = 12  # responses per judge batch (each with all its criteria)
     lr: float = 2e-3
     max_new_tokens: int = 96
     threads: int = 0  # 0: torch default
+    parallel: bool = True  # train the judge's base stage in a second process, beside the policy
+    judge_lm_weight: float = 0.5  # auxiliary next-token loss on judge prompts (dense supervision)
+    resume: bool = True  # skip stages whose outputs are complete (a `.done` marker), e.g. after a kill
 
     @classmethod
     def quick(cls) -> "BuildConfig":
@@ -207,14 +210,20 @@ def sft_loss(model: torch.nn.Module, batch: Sequence[tuple[list[int], list[int]]
                                              ignore_index=-100)
 
 
-def judge_logits(model: torch.nn.Module, items: Sequence[JudgeItem], pad: int) -> torch.Tensor:
-    """Verdict-position logits ``[Σ criteria, V]``: each prefix once, branched per criterion."""
+def judge_logits(model: torch.nn.Module, items: Sequence[JudgeItem], pad: int,
+                 return_prefix: bool = False):
+    """Verdict-position logits ``[Σ criteria, V]``: each prefix once, branched per criterion.
+
+    With ``return_prefix``, also ``(prefix hidden states, prefix ids, prefix mask)`` for an
+    auxiliary language-modelling loss on the prefix.
+    """
     from transformers import DynamicCache
 
     pre, pmask = _pad([it.prefix for it in items], pad, "left")
     ppos = (pmask.cumsum(1) - 1).clamp_min(0)
     cache = DynamicCache(config=model.config)
-    model.model(input_ids=pre, attention_mask=pmask, position_ids=ppos, past_key_values=cache, use_cache=True)
+    hp = model.model(input_ids=pre, attention_mask=pmask, position_ids=ppos, past_key_values=cache,
+                     use_cache=True).last_hidden_state
     rows = torch.tensor([i for i, it in enumerate(items) for _ in it.conts])
     cache.reorder_cache(rows)
     conts = [c for it in items for c in it.conts]
@@ -225,13 +234,25 @@ def judge_logits(model: torch.nn.Module, items: Sequence[JudgeItem], pad: int) -
     h = model.model(input_ids=cids, attention_mask=full_mask, position_ids=cpos, past_key_values=cache,
                     use_cache=True).last_hidden_state
     last = cmask.sum(1) - 1
-    return model.lm_head(h[torch.arange(len(conts)), last]).float()
+    logits = model.lm_head(h[torch.arange(len(conts)), last]).float()
+    return (logits, (hp, pre, pmask)) if return_prefix else logits
 
 
-def judge_loss(model, items, pad, true_id, false_id) -> tuple[torch.Tensor, float]:
-    logits = judge_logits(model, items, pad)
+def judge_loss(model, items, pad, true_id, false_id, lm_weight: float = 0.0) -> tuple[torch.Tensor, float]:
+    """Verdict cross-entropy (+ ``lm_weight`` x next-token loss on the shared prefixes).
+
+    The auxiliary language-modelling loss gives the judge dense supervision (every prefix token)
+    instead of one bit per verdict; without it the external judge sat near chance for hundreds of
+    steps, while the policy (which also learns to write) learned to judge.
+    """
+    logits, (hp, pre, pmask) = judge_logits(model, items, pad, return_prefix=True)
     target = torch.tensor([true_id if y else false_id for it in items for y in it.labels])
     loss = torch.nn.functional.cross_entropy(logits, target)
+    if lm_weight:
+        lm = model.lm_head(hp[:, :-1]).float()
+        labels = pre[:, 1:].masked_fill(pmask[:, 1:] == 0, -100)
+        loss = loss + lm_weight * torch.nn.functional.cross_entropy(lm.reshape(-1, lm.shape[-1]), labels.reshape(-1),
+                                                                    ignore_index=-100)
     acc = float((logits[:, true_id] > logits[:, false_id]).eq(target == true_id).float().mean())
     return loss, acc
 
@@ -284,27 +305,43 @@ def sample_policy(model, tok, prompts: Sequence[str], *, max_new_tokens: int = 9
     return out
 
 
-def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict[str, Any]:
-    """Run every stage; returns a summary (also written to ``build.json``)."""
-    cfg = cfg or BuildConfig()
-    out = Path(out) if out else DATA_DIR
-    out.mkdir(parents=True, exist_ok=True)
+def _done(folder: Path) -> None:
+    (folder / ".done").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def _is_done(folder: Path, cfg: BuildConfig) -> bool:
+    return cfg.resume and (folder / ".done").exists()
+
+
+def train_judge_base(out: Path, cfg: BuildConfig) -> None:
+    """Stage 5a: the external judge on ordinary and adversarial responses (no policy data needed)."""
+    from transformers import AutoTokenizer
+
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    t0 = time.time()
-    log: list[dict] = []
-    rng = random.Random(cfg.seed)
-
-    # 1. tasks
-    write_splits(out / "tasks", seed=cfg.seed, n_train=cfg.n_train, n_val=cfg.n_val, n_test=cfg.n_test)
+    tok = AutoTokenizer.from_pretrained(out / "tokenizer")
     train_tasks = read_tasks(out / "tasks" / "train.jsonl")
+    judge = new_model(tok, cfg.judge, cfg.seed + 10)
+    jj = Judge(judge, tok, WORLD_TEMPLATE)
+    judge.requires_grad_(True)
+    stream = _responses(train_tasks, random.Random(cfg.seed + 4), JUDGE_MODES)
+    log: list[dict] = []
 
-    # 2. tokenizer
-    tok = build_tokenizer(train_tasks, cfg.vocab_size, cfg.seed)
-    tok_dir = out / "tokenizer"
-    tok.save_pretrained(tok_dir)
+    def loss_fn(step):
+        items = [judge_item(jj, t, r, m) for t, r, m in (next(stream) for _ in range(cfg.judge_batch))]
+        loss, acc = judge_loss(judge, items, tok.pad_token_id, jj.true_id, jj.false_id, cfg.judge_lm_weight)
+        return loss, {"acc": acc}
 
-    # 3. policy: SFT on noisy responses + judge prompts (multi-task)
+    train(judge, cfg.judge_steps, cfg.lr, loss_fn, "external judge (base)", log)
+    judge.save_pretrained(out / "judge_base")
+    (out / "judge_base" / "log.json").write_text(json.dumps(log))
+    _done(out / "judge_base")
+
+
+def train_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Task], log: list) -> torch.nn.Module:
+    """Stages 3-4: the policy learns to write (noisy) responses and to judge; then a hardening
+    stage adds judge prompts on its own samples (so the self-judge has seen what it writes)."""
+    rng = random.Random(cfg.seed)
     policy = new_model(tok, cfg.policy, cfg.seed)
     pj = Judge(policy, tok, WORLD_TEMPLATE)
     policy.requires_grad_(True)
@@ -327,7 +364,6 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     samples = sample_policy(policy, tok, [t.prompt for t in hard_tasks], max_new_tokens=cfg.max_new_tokens,
                             temperature=1.0, seed=cfg.seed)
     hard = [(t, r, "policy") for t, r in zip(hard_tasks, samples) if r.strip()]
-    policy_score = sum(check(t, r).score for t, r, _ in hard) / max(1, len(hard))
 
     # a short second policy stage: judge prompts on its own samples too (self-judge hardening)
     policy.requires_grad_(True)
@@ -347,22 +383,91 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     policy.generation_config.pad_token_id = pad
     policy.save_pretrained(out / "policy")
     tok.save_pretrained(out / "policy")
+    return policy
 
-    # 5. external judge
-    judge = new_model(tok, cfg.judge, cfg.seed + 10)
+
+def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict[str, Any]:
+    """Run every stage; returns a summary (also written to ``build.json``)."""
+    cfg = cfg or BuildConfig()
+    out = Path(out) if out else DATA_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.parallel and not cfg.threads:
+        cfg.threads = 1  # one core per process: small matmuls gain little from a second thread
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    t0 = time.time()
+    log: list[dict] = []
+    rng = random.Random(cfg.seed)
+
+    # 1. tasks
+    write_splits(out / "tasks", seed=cfg.seed, n_train=cfg.n_train, n_val=cfg.n_val, n_test=cfg.n_test)
+    train_tasks = read_tasks(out / "tasks" / "train.jsonl")
+
+    # 2. tokenizer
+    tok_dir = out / "tokenizer"
+    if _is_done(tok_dir, cfg):
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(tok_dir)
+    else:
+        tok = build_tokenizer(train_tasks, cfg.vocab_size, cfg.seed)
+        tok.save_pretrained(tok_dir)
+        _done(tok_dir)
+
+    # 5a. the external judge's base stage needs no policy data: with `parallel`, it trains in a
+    # second process on the other core while the policy trains here.
+    proc = None
+    if cfg.parallel and not _is_done(out / "judge_base", cfg):
+        import subprocess
+        import sys
+
+        (out / "build_config.json").write_text(json.dumps(asdict(cfg)))
+        proc = subprocess.Popen([sys.executable, "-m", "g2r_lens.world.build", "--judge-base", str(out)])
+
+    # 3-4. policy (skipped when complete, e.g. when a build resumes)
+    from transformers import AutoModelForCausalLM
+
+    if _is_done(out / "policy", cfg):
+        policy = AutoModelForCausalLM.from_pretrained(out / "policy")
+    else:
+        policy = train_policy(out, cfg, tok, train_tasks, log)
+        _done(out / "policy")
+    pj = Judge(policy, tok, WORLD_TEMPLATE)
+    true_id, false_id, pad = pj.true_id, pj.false_id, tok.pad_token_id
+    jd_stream = _responses(train_tasks, random.Random(cfg.seed + 2), JUDGE_MODES)
+    hard_rng = random.Random(cfg.seed + 3)
+
+    # 4b. hardening data for the external judge: the final policy's own samples, checker-labelled
+    hard_tasks = [rng.choice(train_tasks) for _ in range(cfg.hardening_responses)]
+    samples = sample_policy(policy, tok, [t.prompt for t in hard_tasks], max_new_tokens=cfg.max_new_tokens,
+                            temperature=1.0, seed=cfg.seed + 7)
+    hard = [(t, r, "policy") for t, r in zip(hard_tasks, samples) if r.strip()]
+    policy_score = sum(check(t, r).score for t, r, _ in hard) / max(1, len(hard))
+
+    # 5. external judge: base stage (5a), then hardening on a mix that includes the policy's samples
+    if proc is not None:
+        if proc.wait() != 0:
+            raise RuntimeError("the external judge's base stage failed (see its output above)")
+    else:
+        train_judge_base(out, cfg)
+    from transformers import AutoModelForCausalLM
+
+    judge = AutoModelForCausalLM.from_pretrained(out / "judge_base")
+    log.extend(json.loads((out / "judge_base" / "log.json").read_text()))
     jj = Judge(judge, tok, WORLD_TEMPLATE)
     judge.requires_grad_(True)
 
     def ext_loss(step):
-        mix = [hard_rng.choice(hard) if hard_rng.random() < 0.25 else next(jd_stream) for _ in range(cfg.judge_batch)]
+        mix = [hard_rng.choice(hard) if hard_rng.random() < 0.4 else next(jd_stream) for _ in range(cfg.judge_batch)]
         items = [judge_item(jj, t, r, m) for t, r, m in mix]
-        loss, acc = judge_loss(judge, items, pad, true_id, false_id)
+        loss, acc = judge_loss(judge, items, pad, true_id, false_id, cfg.judge_lm_weight)
         return loss, {"acc": acc}
 
-    train(judge, cfg.judge_steps, cfg.lr, ext_loss, "external judge", log)
+    train(judge, max(1, cfg.judge_steps // 4), cfg.lr / 3, ext_loss, "external judge (hardening)", log)
     judge.requires_grad_(False)
     judge.save_pretrained(out / "judge")
     tok.save_pretrained(out / "judge")
+    shutil.rmtree(out / "judge_base", ignore_errors=True)
 
     summary = {
         "config": asdict(cfg),
@@ -375,3 +480,16 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     }
     (out / "build.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+if __name__ == "__main__":  # internal entry point of the parallel judge stage
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--judge-base":
+        folder = Path(sys.argv[2])
+        raw = json.loads((folder / "build_config.json").read_text())
+        raw["policy"] = ModelShape(**raw["policy"])
+        raw["judge"] = ModelShape(**raw["judge"])
+        train_judge_base(folder, BuildConfig(**raw))
+    else:
+        raise SystemExit("use `g2r world build`")

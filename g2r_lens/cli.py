@@ -4,6 +4,7 @@
     g2r attribute --model PATH --prompt "..." --response "..." --rubric '[{"criterion": "...", "weight": 1}]'
     g2r methods
     g2r demo
+    g2r app [--port 8501] [--runs-root runs/]
 """
 
 from __future__ import annotations
@@ -143,6 +144,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def app_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The ``streamlit run`` command line and environment of ``g2r app``."""
+    app = Path(__file__).resolve().parent.parent / "app" / "app.py"
+    if not app.exists():
+        raise G2RError(f"the explorer is not at {app}; `g2r app` runs from a source checkout (pip install -e .)")
+    try:
+        import streamlit  # noqa: F401
+    except ImportError:
+        raise G2RError("the explorer needs streamlit: pip install -e '.[app]'") from None
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+           "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "minimal"]
+    env = dict(os.environ, G2R_RUNS_ROOT=str(Path(args.runs_root).expanduser().resolve()))
+    for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        env.setdefault(k, "1")
+    return cmd, env
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    cmd, env = app_command(args)
+    print(f"g2r app: http://{args.host}:{args.port}  (runs root {env['G2R_RUNS_ROOT']}; Ctrl-C stops it)",
+          file=sys.stderr)
+    return subprocess.call(cmd, env=env)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="g2r", description="g2r_lens: dense token rewards from LLM-judge verdicts")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -183,9 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(fn=cmd_demo)
 
+    ap = sub.add_parser("app", help="open the Streamlit explorer (local only by default)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    ap.add_argument("--port", type=int, default=8501)
+    ap.add_argument("--runs-root", default="runs", help="the only folder the Runs page reads run folders from")
+    ap.set_defaults(fn=cmd_app)
+
     from .world.cli import add_parser as add_world_parser
 
     add_world_parser(sub)
+    from .rl.cli import add_parser as add_rl_parser
+
+    add_rl_parser(sub)
     return p
 
 

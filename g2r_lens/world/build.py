@@ -448,7 +448,7 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     if proc is not None:
         if proc.wait() != 0:
             raise RuntimeError("the external judge's base stage failed (see its output above)")
-    else:
+    elif not _is_done(out / "judge_base", cfg):
         train_judge_base(out, cfg)
     from transformers import AutoModelForCausalLM
 

@@ -1,0 +1,216 @@
+"""Shared widgets of the explorer: the judge picker, the example picker, caches and export buttons.
+
+Layout only; every computation is a call into :mod:`g2r_lens.app_support` or
+:mod:`g2r_lens.analysis`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import streamlit as st
+
+from g2r_lens import Example
+from g2r_lens import app_support as S
+from g2r_lens.errors import G2RError
+from g2r_lens.world import bundle
+
+CSS = """
+<style>
+.block-container {padding-top: 2.2rem; padding-bottom: 3rem; max-width: 1500px;}
+h1 {font-weight: 700; letter-spacing: -0.02em;}
+[data-testid="stMetric"] {background: #f7f9fc; border: 1px solid #e8edf5; border-radius: 12px;
+  padding: 10px 14px;}
+[data-testid="stMetricLabel"] p {font-size: 0.82rem; color: #4a5568;}
+[data-testid="stMetricValue"] {font-size: 1.55rem;}
+.g2r-caption {color: #5a6473; font-size: 0.92rem; margin-top: -0.6rem; margin-bottom: 0.6rem;}
+.g2r-prompt {background: #f6f7fb; border-left: 3px solid #8aa4d6; padding: 8px 12px; border-radius: 6px;
+  font-size: 0.93rem; color: #2d3748; margin-bottom: 6px;}
+.g2r-badge {display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 0.78rem;
+  background: #eef2fb; color: #33508a; margin-right: 6px;}
+span.g2r-u {border-radius: 3px; padding: 2px 0;}
+</style>
+"""
+
+METHOD_HELP = ("grad_x_input: the paper's signed gradient × input; integrated_gradients: path integral "
+               "from a baseline; attention_*: attention baselines; leave_one_out: exact counterfactual "
+               "(slow); uniform / random: controls.")
+
+
+def page_header(title: str, caption: str) -> None:
+    st.html(CSS)
+    st.title(title)
+    st.html(f"<div class='g2r-caption'>{caption}</div>")
+
+
+# -------------------------------------------------------------------------------- caches
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_judge(key: str, path: str, template: str, data_dir: str = "") -> Any:
+    """One judge per (choice, folder, template, bundled data folder), loaded once per process."""
+    return S.load_judge(key, path or None, template)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_bank(split: str, n: int) -> S.Bank:
+    return S.example_bank(split, n)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_attribution(judge_id: tuple, examples_json: str, methods: tuple, params_json: str,
+                       attribute_false: bool) -> Any:
+    judge = cached_judge(*judge_id)
+    exs = [Example.from_dict(d) for d in json.loads(examples_json)]
+    return S.attribute_chunked(judge, exs, list(methods), method_params=json.loads(params_json),
+                               attribute_false=attribute_false)
+
+
+# ---------------------------------------------------------------------------------- judge
+@dataclass
+class JudgeCtx:
+    judge: Any
+    judge_id: tuple
+    label: str
+    demo: bool
+
+
+def judge_sidebar() -> JudgeCtx | None:
+    """The judge picker (bundled judges or the demo judge, or a local model folder)."""
+    sb = st.sidebar
+    sb.markdown("### Judge")
+    opts = S.judge_options()
+    labels = [o.label for o in opts]
+    choice = sb.selectbox("Bundled judge", labels, key="judge_choice",
+                          help="The bundled world's judges when their checkpoints are built; the tiny "
+                               "demo judge (random weights) always.")
+    key = opts[labels.index(choice)].key
+    path = sb.text_input("…or a local model folder", key="judge_path", placeholder="/path/to/hf-model-folder",
+                         help="A Hugging Face causal-LM folder (config.json, weights, tokenizer). It "
+                              "replaces the judge chosen above while the box is filled.").strip()
+    template = sb.selectbox("Judge prompt", ["auto", "world", "generic"], key="judge_template",
+                            help="world: the bundled world's rubric prompt; generic: the library default; "
+                                 "auto: world for bundled and demo judges, generic for other folders.")
+    if not bundle.have_models():
+        sb.info("The bundled world checkpoints are not built yet (g2r_lens/world/data/). The explorer "
+                "uses a **tiny demo judge with random weights**: the pipeline is real, its verdicts "
+                "mean nothing.", icon=":material/info:")
+    ctx = None
+    if path:
+        try:
+            with st.spinner(f"Loading the judge from {path} …"):
+                judge = cached_judge("path", path, template)
+            ctx = JudgeCtx(judge, ("path", path, template), f"local folder {path}", False)
+        except G2RError as e:
+            sb.error(f"Could not load that model: {e}")
+            sb.caption(f"Using “{choice}” instead.")
+    if ctx is None:
+        try:
+            with st.spinner(f"Loading {choice} …"):
+                judge = cached_judge(key, "", template, str(bundle.DATA_DIR))
+            ctx = JudgeCtx(judge, (key, "", template, str(bundle.DATA_DIR)), choice, key == S.DEMO_KEY)
+        except G2RError as e:
+            sb.error(f"Could not load {choice}: {e}")
+            return None
+    sb.caption(S.judge_summary(ctx.judge))
+    return ctx
+
+
+def require_judge() -> JudgeCtx:
+    ctx = st.session_state.get("judge_ctx")
+    if ctx is None:
+        st.warning("No judge is loaded: choose a working judge in the sidebar.")
+        st.stop()
+    return ctx
+
+
+# ------------------------------------------------------------------------------- examples
+CUSTOM = "Custom input (type your own)"
+
+
+def _fill(prefix: str, bank: S.Bank) -> None:
+    pick = st.session_state[f"{prefix}_pick"]
+    if pick == CUSTOM:
+        return
+    ex = bank.examples[[bank.label(i) for i in range(len(bank.examples))].index(pick)]
+    st.session_state[f"{prefix}_prompt"] = ex.prompt
+    st.session_state[f"{prefix}_response"] = ex.response
+    st.session_state[f"{prefix}_rubric"] = S.rubric_json(ex.rubric)
+    st.session_state[f"{prefix}_submit"] = True  # a picked example runs at once
+
+
+def example_inputs(prefix: str, expanded: bool = False) -> tuple[Any, str]:
+    """The example picker and the editable prompt/response/rubric. Returns ``(task, id)``: the
+    bundled task of the picked example (None for custom input) and an id for the example."""
+    bank = cached_bank("test", 24)
+    labels = [bank.label(i) for i in range(len(bank.examples))]
+    if f"{prefix}_pick" not in st.session_state:
+        st.session_state[f"{prefix}_pick"] = labels[1 if len(labels) > 1 else 0]
+        _fill(prefix, bank)
+    pick = st.selectbox(f"Example · {bank.source}", [CUSTOM] + labels, key=f"{prefix}_pick",
+                        persist_state="session", on_change=_fill, args=(prefix, bank),
+                        help="Bundled-world examples come with the exact checker's verdicts and truth tokens. "
+                             "Edit the text below and press the button to try your own.")
+    task, ex_id = None, "custom"
+    if pick != CUSTOM:
+        picked = bank.examples[labels.index(pick)]
+        task = bank.task_of(picked)
+        ex_id = str(picked.id) if st.session_state.get(f"{prefix}_response") == picked.response else "edited"
+    with st.expander("Prompt, response and rubric", icon=":material/edit_note:", expanded=expanded or pick == CUSTOM):
+        c1, c2 = st.columns([1, 1])
+        c1.text_area("Prompt", key=f"{prefix}_prompt", height=110, persist_state="session")
+        c2.text_area("Rubric · JSON list of {criterion, weight}", key=f"{prefix}_rubric", height=180,
+                     persist_state="session",
+                     help='e.g. [{"criterion": "The response mentions the picnic.", "weight": 2}]; '
+                          "negative weights mark undesirable content.")
+        c1.text_area("Response", key=f"{prefix}_response", height=130, persist_state="session")
+    return task, ex_id
+
+
+def current_inputs(prefix: str) -> tuple[str, str, str]:
+    return (st.session_state.get(f"{prefix}_prompt", ""), st.session_state.get(f"{prefix}_response", ""),
+            st.session_state.get(f"{prefix}_rubric", ""))
+
+
+def submitted_example(prefix: str, task: Any, ex_id: str, clicked: bool) -> Any:
+    """The example last submitted (picked, or the button pressed), or None after an input error
+    (the error is shown). Input is validated by :func:`g2r_lens.app_support.build_example`."""
+    if clicked or st.session_state.pop(f"{prefix}_submit", False):
+        prompt, response, rubric = current_inputs(prefix)
+        try:
+            ex = S.build_example(prompt, response, rubric, task=task, id=ex_id)
+            st.session_state[f"{prefix}_example"] = json.dumps(ex.to_dict())
+            st.session_state[f"{prefix}_error"] = None
+        except G2RError as e:
+            st.session_state[f"{prefix}_example"] = None
+            st.session_state[f"{prefix}_error"] = str(e)
+    err = st.session_state.get(f"{prefix}_error")
+    if err:
+        st.error(f"**Cannot attribute this input.** {err}", icon=":material/block:")
+        return None
+    raw = st.session_state.get(f"{prefix}_example")
+    if not raw:
+        return None
+    ex = Example.from_dict(json.loads(raw))
+    if (ex.prompt, ex.response) != current_inputs(prefix)[:2]:
+        st.caption(":material/edit: The text above was edited since the last run; press the button to attribute it.")
+    return ex
+
+
+def show_prompt(example: Any) -> None:
+    import html
+
+    st.html(f"<div class='g2r-prompt'><b>Prompt.</b> {html.escape(example.prompt)}</div>")
+
+
+# -------------------------------------------------------------------------------- exports
+def downloads(name: str, *, json_fn: Callable[[], str] | None = None, csv_fn: Callable[[], str] | None = None,
+              html_fn: Callable[[], str] | None = None, key: str) -> None:
+    """A row of download buttons; the files are built only when clicked."""
+    cols = st.columns([1, 1, 1, 5])
+    for col, (fmt, fn, mime) in zip(cols, (("html", html_fn, "text/html"), ("json", json_fn, "application/json"),
+                                           ("csv", csv_fn, "text/csv"))):
+        if fn is not None:
+            col.download_button(fmt.upper(), data=fn, file_name=f"{name}.{fmt}", mime=mime, key=f"{key}_{fmt}",
+                                icon=":material/download:", on_click="ignore",
+                                help="a self-contained page that opens offline" if fmt == "html" else None)

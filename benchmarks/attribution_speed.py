@@ -1,0 +1,716 @@
+#!/usr/bin/env python
+"""Attribution speed benchmark (not a test): g2r_lens vs captum, side by side in one run.
+
+On the same (response, criterion) pairs it times
+
+- ``verdict``      verdicts only, no gradient (``Judge.verdicts``: encode, batch, one forward);
+- ``dense``        dense rewards with ``grad_x_input`` end to end (``g2r_lens.attribute`` with
+                   ``attribute_false=True``, so every pair is attributed; includes softmax/rewards);
+- ``dense_gc``     the same with ``Judge(..., gradient_checkpointing=True)``;
+- ``captum_gxi``   captum's ``LLMGradientAttribution(LayerGradientXActivation(model, embeddings))``,
+                   one pair at a time, target = the verdict token ``True``;
+- ``ours_igN``     ``integrated_gradients`` (N = 16, 32 steps, baseline ``"neutral"``, Gauss-Legendre)
+                   through ``attribute``;
+- ``captum_igN``   captum's ``LLMGradientAttribution(LayerIntegratedGradients)`` at the same steps,
+                   quadrature, baseline and internal batch size.
+
+Captum gets exactly our input ids through a small ``TextTokenInput`` subclass whose interpretable
+features are the response positions (see ``ResponseTokenInput``): captum then replaces exactly the
+response tokens by the baseline token (our neutral token) and keeps the judge prompt fixed, which is
+what our ``baseline="neutral"`` does, and it returns one score per response token.
+
+Timing: one warm-up (a single pair) per mode, then ``--repeats`` rounds; in each round every mode
+runs once (interleaved, so load from other processes hits all modes alike); the median is kept.
+On CPU torch runs one thread by default (``--threads``): on a shared 2-core machine two threads
+competing for busy cores made every mode 5-7x slower and erratic.
+Memory: each mode runs once more in its own process (``--mode X --child``, no warm-up) before the
+timing: on CPU ``ru_maxrss`` and the mode's own peak RSS (the kernel's high-water mark, reset after
+set-up) with its increase over the RSS after set-up (model and data loaded); on CUDA
+``torch.cuda.max_memory_allocated`` and its increase over the memory allocated after set-up.
+
+    .venv/bin/python benchmarks/attribution_speed.py                      # ~7M Llama judge, CPU
+    .venv/bin/python benchmarks/attribution_speed.py --shape qwen2-1b --tag h100   # on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import cProfile
+import gc
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import random
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+IG_STEPS = (16, 32)
+ALL_MODES = ["verdict", "dense", "dense_gc", "captum_gxi",
+             *[f"{who}_ig{n}" for n in IG_STEPS for who in ("ours", "captum")]]
+DESCRIPTIONS = {
+    "verdict": "verdicts only (Judge.verdicts, no grad)",
+    "dense": "dense rewards, grad_x_input (attribute, attribute_false=True)",
+    "dense_gc": "dense rewards, grad_x_input, gradient_checkpointing=True",
+    "captum_gxi": "captum LLMGradientAttribution(LayerGradientXActivation)",
+    **{f"ours_ig{n}": f"ours integrated_gradients, {n} steps (attribute)" for n in IG_STEPS},
+    **{f"captum_ig{n}": f"captum LLMGradientAttribution(LayerIntegratedGradients), {n} steps" for n in IG_STEPS},
+}
+# (captum mode, ours mode) pairs compared on values and time
+COMPARISONS = {"gxi": ("captum_gxi", "dense"), **{f"ig{n}": (f"captum_ig{n}", f"ours_ig{n}") for n in IG_STEPS}}
+
+SHAPES = {
+    # ~7M parameters with the 4000-token chat BPE
+    "small": dict(arch="llama", layers=6, hidden=256, heads=4, kv_heads=2, intermediate=768, max_positions=1024,
+                  n_responses=32, n_criteria=4, response_tokens=0, batch_size=8, ig_responses=1,
+                  ig_internal_batch_size=64),
+    # Qwen2-style ~1B (non-embedding ~1.0B; the vocabulary is the small test tokenizer's, not Qwen2's 152k)
+    "qwen2-1b": dict(arch="qwen2", layers=16, hidden=2048, heads=16, kv_heads=8, intermediate=8192,
+                     max_positions=4096, n_responses=8, n_criteria=2, response_tokens=1024, batch_size=8,
+                     ig_responses=0, ig_internal_batch_size=8),
+}
+
+
+def log(*a: Any) -> None:
+    print(*a, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- setup
+def build_tokenizer(args: argparse.Namespace) -> Any:
+    from g2r_lens.testing import chat_bpe_tokenizer
+
+    return chat_bpe_tokenizer(args.vocab_size)
+
+
+def build_model(args: argparse.Namespace, tok: Any, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
+    shape = SHAPES[args.shape]
+    layers = args.layers or shape["layers"]
+    if args.shape == "small":
+        from g2r_lens.testing import tiny_model
+
+        model = tiny_model(tok, "llama", layers=layers, hidden=args.hidden or shape["hidden"], heads=shape["heads"],
+                           seed=0, max_positions=shape["max_positions"])
+        return model.to(device=device, dtype=dtype)
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    hidden = args.hidden or shape["hidden"]
+    inter = shape["intermediate"] * hidden // shape["hidden"]
+    cfg = Qwen2Config(vocab_size=len(tok), hidden_size=hidden, intermediate_size=inter,
+                      num_hidden_layers=layers, num_attention_heads=shape["heads"],
+                      num_key_value_heads=shape["kv_heads"], max_position_embeddings=shape["max_positions"],
+                      tie_word_embeddings=False, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id)
+    torch.manual_seed(0)
+    with torch.device(device):  # initialise directly on the device (fast for 1B on a GPU)
+        model = Qwen2ForCausalLM(cfg)
+    model.set_attn_implementation("sdpa")
+    return model.to(dtype=dtype).eval()
+
+
+def build_examples(args: argparse.Namespace, tok: Any) -> list[Any]:
+    """``n_responses`` world tasks (test split, seed 0) that have >= n_criteria criteria, one noisy
+    response each (or several concatenated up to ``response_tokens`` judge tokens), first
+    ``n_criteria`` criteria of each rubric."""
+    from g2r_lens import Example
+    from g2r_lens.world import generate_tasks, sample_response
+
+    n, K = args.n_responses, args.n_criteria
+    tasks = []
+    pool = 2 * n + 8
+    while len(tasks) < n:
+        tasks = [t for t in generate_tasks(pool, seed=0, split="test")
+                 if len(t.rubric) >= K and any(c.weight > 0 for c in t.rubric[:K])][:n]
+        pool *= 2
+    rng = random.Random(0)
+    out = []
+    for t in tasks:
+        resp = sample_response(t, rng, "noisy")
+        if args.response_tokens:
+            parts = [resp]
+            while len(tok(" ".join(parts), add_special_tokens=False)["input_ids"]) < args.response_tokens:
+                parts.append(sample_response(t, rng, "noisy"))
+            text = " ".join(parts)
+            enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+            resp = text[: enc["offset_mapping"][args.response_tokens - 1][1]]
+        out.append(Example(t.prompt, resp, [{"criterion": c.text, "weight": c.weight} for c in t.rubric[:K]],
+                           id=t.id))
+    return out
+
+
+def make_response_input_class() -> type:
+    from captum.attr import TextTokenInput
+
+    class ResponseTokenInput(TextTokenInput):
+        """captum's ``TextTokenInput`` on the rendered judge prompt, with our exact token ids and the
+        response positions as the only interpretable features.
+
+        ``TextTokenInput`` tokenizes the text itself; we check its ids equal the judge's (and use the
+        judge's where they would not). Its ``skip_tokens`` selects features by token *id*, not
+        position, so instead we set ``itp_mask`` (the attribute ``skip_tokens`` fills) to the
+        response span: captum's own ``to_model_input`` then swaps exactly the response tokens for
+        ``baselines`` (our neutral token id) on the IG path, and ``LLMGradientAttribution`` returns
+        one score per response token.
+        """
+
+        def __init__(self, text: str, tokenizer: Any, ids: list[int], start: int, end: int, baseline: int) -> None:
+            super().__init__(text, tokenizer, baselines=int(baseline))
+            self.ids_match = self.inp_tensor[0].tolist() == list(ids)
+            if not self.ids_match:
+                self.inp_tensor = torch.tensor([ids], dtype=torch.long)
+            mask = torch.zeros_like(self.inp_tensor, dtype=torch.bool)
+            mask[0, start:end] = True
+            self.itp_mask = mask
+            self.itp_tensor = self.inp_tensor[mask].unsqueeze(0)
+            self.values = tokenizer.convert_ids_to_tokens(self.itp_tensor[0].tolist())
+            self.n_itp_features = len(self.values)
+
+    return ResponseTokenInput
+
+
+class Setup:
+    """Everything a mode needs: judge(s), examples, captum wrappers and inputs."""
+
+    def __init__(self, args: argparse.Namespace, modes: list[str]) -> None:
+        from g2r_lens import Judge
+        from g2r_lens.judge import _resolve_device, _resolve_dtype
+
+        self.args = args
+        self.device = _resolve_device(args.device)
+        self.dtype = _resolve_dtype(args.dtype, self.device)
+        t0 = time.perf_counter()
+        self.tok = build_tokenizer(args)
+        self.examples = build_examples(args, self.tok)
+        base_model = build_model(args, self.tok, self.device, self.dtype)
+        self.params = sum(p.numel() for p in base_model.parameters())
+        emb = base_model.get_input_embeddings().weight.numel()
+        head = base_model.get_output_embeddings().weight.numel()
+        self.params_non_embedding = self.params - emb - head
+        needs_plain = any(m != "dense_gc" for m in modes)
+        self.judge = Judge(base_model, self.tok, name=f"random-{args.shape}") if needs_plain else None
+        self.judge_gc = None
+        if "dense_gc" in modes:
+            gc_model = copy.deepcopy(base_model) if needs_plain else base_model
+            self.judge_gc = Judge(gc_model, self.tok, name=f"random-{args.shape}-gc", gradient_checkpointing=True)
+        j = self.judge or self.judge_gc
+        self.ig_examples = self.examples[: args.ig_responses] if args.ig_responses else self.examples
+        self.pairs = [(i, k, j.encode(ex, k)) for i, ex in enumerate(self.examples) for k in range(len(ex.rubric))]
+        self.seq_lens = [len(p.input_ids) for _, _, p in self.pairs]
+        self.resp_lens = [p.n_response for _, _, p in self.pairs]
+        self.captum_inputs: list[Any] = []
+        self.ids_match = None
+        if any(m.startswith("captum") for m in modes):
+            from captum.attr import (LayerGradientXActivation, LayerIntegratedGradients,
+                                     LLMGradientAttribution)
+
+            model, emb_layer = self.judge.model, self.judge.model.get_input_embeddings()
+            self.captum_gxi = LLMGradientAttribution(LayerGradientXActivation(model, emb_layer), self.tok)
+            self.captum_ig = LLMGradientAttribution(LayerIntegratedGradients(model, emb_layer), self.tok)
+            self.target = torch.tensor([self.judge.true_id])
+            cls = make_response_input_class()
+            for i, k, p in self.pairs:
+                ex = self.examples[i]
+                text = self.judge.render(ex.prompt, ex.rubric[k].text, ex.response)
+                self.captum_inputs.append(cls(text, self.tok, p.input_ids, p.resp_start, p.resp_end,
+                                              self.judge.neutral_id))
+            self.ids_match = sum(x.ids_match for x in self.captum_inputs)
+        self.setup_s = time.perf_counter() - t0
+
+    def n_pairs(self, mode: str) -> int:
+        exs = self.ig_examples if "_ig" in mode else self.examples
+        return sum(len(e.rubric) for e in exs)
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+
+
+# ------------------------------------------------------------------------------------------- modes
+Values = dict[tuple[int, int], torch.Tensor]
+
+
+def run_mode(S: Setup, mode: str, warmup: bool = False) -> Values | None:
+    """Run one mode on all its pairs (or on a single pair when ``warmup``); return per-pair
+    response-token scores keyed by (example index, criterion index), None for ``verdict``."""
+    from g2r_lens import Example, attribute
+
+    a = S.args
+    exs = S.ig_examples if "_ig" in mode else S.examples
+    if warmup:  # one pair: the first example's first positively weighted criterion
+        ex = exs[0]
+        k = next(k for k, c in enumerate(ex.rubric) if c.weight > 0)
+        exs = [Example(ex.prompt, ex.response, [ex.rubric[k]], id=ex.id)]
+    n_ex = len(exs)
+    if mode == "verdict":
+        S.judge.verdicts(exs, batch_size=a.batch_size)
+        return None
+    if mode in ("dense", "dense_gc") or mode.startswith("ours_ig"):
+        judge = S.judge_gc if mode == "dense_gc" else S.judge
+        if mode.startswith("ours_ig"):
+            method = "integrated_gradients"
+            params = {method: dict(n_steps=int(mode[len("ours_ig"):]), baseline="neutral",
+                                   integration="gausslegendre", internal_batch_size=a.ig_internal_batch_size)}
+        else:
+            method, params = "grad_x_input", None
+        run = attribute(judge, exs, method, method_params=params, attribute_false=True,
+                        batch_size=a.batch_size, progress=False)
+        return {(i, k): torch.tensor(s, dtype=torch.float64)
+                for i, r in enumerate(run.examples) for k, s in enumerate(r.methods[method].scores)}
+    if mode.startswith("captum"):
+        out: Values = {}
+        for (i, k, _), inp in zip(S.pairs, S.captum_inputs):
+            if i >= n_ex or (warmup and out):
+                continue
+            if mode == "captum_gxi":
+                res = S.captum_gxi.attribute(inp, target=S.target)
+            else:
+                res = S.captum_ig.attribute(inp, target=S.target, n_steps=int(mode[len("captum_ig"):]),
+                                            method="gausslegendre", internal_batch_size=a.ig_internal_batch_size)
+            out[(i, k)] = res.token_attr[0].detach().to("cpu", torch.float64)
+        return out
+    raise ValueError(mode)
+
+
+def timed(S: Setup, fn: Callable[[], Any]) -> tuple[float, Any]:
+    S.sync()
+    t0 = time.perf_counter()
+    out = fn()
+    S.sync()
+    return time.perf_counter() - t0, out
+
+
+def max_rel_diff(ours: Values, ref: Values) -> dict[str, float]:
+    """Max over pairs of max_t |ours - captum| / max_t |captum| (per pair), and the median."""
+    rel = []
+    for key, r in ref.items():
+        o = ours[key]
+        assert o.shape == r.shape, (key, o.shape, r.shape)
+        rel.append(float((o - r).abs().max() / r.abs().max().clamp_min(1e-30)))
+    return {"max": max(rel), "median": statistics.median(rel), "pairs": len(rel)}
+
+
+# ------------------------------------------------------------------------------------------- memory
+def _proc_status_kib(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's RSS high-water mark (VmHWM) of this process; Linux >= 4.0."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def child(args: argparse.Namespace) -> None:
+    """Set up, then run one mode once (no warm-up) and report its peak memory as one JSON line.
+
+    CPU: ``ru_maxrss`` is the peak RSS over the child's whole life (set-up included); the mode's own
+    peak is the kernel's high-water mark ``VmHWM`` after resetting it at the end of set-up, and the
+    increase is that peak minus the RSS after set-up (model and data loaded).
+    CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` at the end of set-up,
+    and its increase over ``memory_allocated`` after set-up.
+    """
+    mode = args.mode
+    S = Setup(args, [mode])
+    gc.collect()
+    S.sync()
+    rec: dict[str, Any] = {"mode": mode, "device": S.device.type, "pairs": S.n_pairs(mode)}
+    MiB = 2**20
+    if S.device.type == "cuda":
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        run_mode(S, mode)
+        S.sync()
+        peak = torch.cuda.max_memory_allocated()
+        rec.update(metric="torch.cuda.max_memory_allocated", setup_mib=base / MiB, peak_mib=peak / MiB,
+                   increase_mib=(peak - base) / MiB)
+    else:
+        base = _rss_bytes()
+        reset = _reset_peak_rss()
+        run_mode(S, mode)
+        hwm = _proc_status_kib("VmHWM")
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = hwm * 1024 if (reset and hwm is not None) else maxrss
+        rec.update(metric="peak RSS of the mode (VmHWM reset after set-up)" if reset else "ru_maxrss",
+                   setup_mib=base / MiB, peak_mib=peak / MiB, increase_mib=(peak - base) / MiB,
+                   ru_maxrss_mib=maxrss / MiB, peak_reset_after_setup=reset)
+    print(json.dumps(rec), flush=True)
+
+
+def child_args(args: argparse.Namespace, mode: str) -> list[str]:
+    out = [sys.executable, str(Path(__file__).resolve()), "--child", "--mode", mode,
+           "--device", args.device, "--dtype", args.dtype, "--shape", args.shape,
+           "--n-responses", str(args.n_responses), "--n-criteria", str(args.n_criteria),
+           "--response-tokens", str(args.response_tokens), "--batch-size", str(args.batch_size),
+           "--ig-responses", str(args.ig_responses), "--ig-internal-batch-size", str(args.ig_internal_batch_size),
+           "--vocab-size", str(args.vocab_size), "--threads", str(args.threads)]
+    for flag, v in (("--layers", args.layers), ("--hidden", args.hidden)):
+        if v:
+            out += [flag, str(v)]
+    return out
+
+
+def measure_memory(args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    p = subprocess.run(child_args(args, mode), capture_output=True, text=True, cwd=str(ROOT))
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        log(f"  memory child for {mode} failed (rc {p.returncode}):\n{p.stderr[-3000:]}")
+        return {"error": f"rc {p.returncode}: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ''}"}
+    rec = json.loads(lines[-1])
+    rec["child_wall_s"] = time.perf_counter() - t0
+    return rec
+
+
+# ------------------------------------------------------------------------------------------- report
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt(x: Any, nd: int = 3) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+            return f"{x:.2e}"
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def device_name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    name = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name} ({os.cpu_count()} logical CPUs, torch threads {torch.get_num_threads()})"
+
+
+def profile_dense(S: Setup) -> list[str]:
+    """cProfile of one dense run: the top functions by cumulative and by own time."""
+    prof = cProfile.Profile()
+    prof.enable()
+    run_mode(S, "dense")
+    prof.disable()
+    out = []
+    for key in ("cumulative", "tottime"):
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(18)
+        out.append(f"--- sorted by {key} ---\n" + buf.getvalue().split("\n", 4)[-1])
+    return out
+
+
+def markdown(R: dict[str, Any]) -> str:
+    modes, r = R["modes"], R["ratios"]
+    L = [f"# Attribution speed: g2r_lens vs captum ({R['shape']} shape, {R['device']['type']})", ""]
+    L.append(f"Judge: random-init {R['model']['arch']} with {R['model']['params']:,} parameters "
+             f"({R['model']['params_non_embedding']:,} without embeddings/LM head; vocab {R['model']['vocab']}), "
+             f"{R['model']['dtype']}, on {R['device']['name']}.  ")
+    L.append(f"Pairs: {R['data']['n_responses']} responses x {R['data']['n_criteria']} criteria = "
+             f"{R['data']['n_pairs']} (response, criterion) pairs from `g2r_lens.world` (test split, noisy "
+             f"responses); judge prompts {R['data']['seq_len_min']}-{R['data']['seq_len_max']} tokens "
+             f"(mean {R['data']['seq_len_mean']:.0f}), responses mean {R['data']['resp_len_mean']:.0f} tokens. "
+             f"IG modes use the first {R['data']['ig_responses']} responses ({R['data']['ig_pairs']} pairs). "
+             f"Batch size {R['settings']['batch_size']}, IG internal batch {R['settings']['ig_internal_batch_size']} "
+             f"rows (ours and captum alike).  ")
+    L.append(f"Timing: warm-up once (one pair), median of {R['settings']['repeats']} interleaved rounds; "
+             f"torch threads {R['settings']['torch_threads']}. "
+             f"Load average at start/end: {R['load_avg_start']} / {R['load_avg_end']}.  ")
+    L.append(f"torch {R['versions']['torch']}, transformers {R['versions']['transformers']}, "
+             f"captum {R['versions']['captum']}, python {R['versions']['python']}.")
+    L += ["", "| mode | what | pairs | s/pair (median) | total s (median) | all runs (s) | peak mem (MiB) | "
+          "mem increase over setup (MiB) | max rel diff vs captum |",
+          "|---|---|---:|---:|---:|---|---:|---:|---:|"]
+    for m, d in modes.items():
+        mem = d.get("memory") or {}
+        diff = d.get("max_rel_diff_vs_captum")
+        L.append(f"| {m} | {DESCRIPTIONS[m]} | {d['pairs']} | {fmt(d['s_per_pair'], 4)} | {fmt(d['median_s'], 2)} | "
+                 f"{', '.join(f'{x:.2f}' for x in d['seconds'])} | {fmt(mem.get('peak_mib'), 1)} | "
+                 f"{fmt(mem.get('increase_mib'), 1)} | {fmt(diff)} |")
+    L += ["", "## Ratios and targets", "", "| ratio | value | target | met |", "|---|---:|---|---|"]
+    for name, t in R["targets"].items():
+        L.append(f"| {name} | {fmt(t['value'])} | {t['target']} | "
+                 f"{'—' if t['met'] is None else ('yes' if t['met'] else '**no**')} |")
+    extra = ["dense_gc_over_verdict", "captum_over_ours_ig16", "captum_over_ours_ig32", "dense_gc_memory_over_verdict"]
+    for name in extra:
+        if name not in R["targets"]:
+            L.append(f"| {name} | {fmt(r.get(name))} | (info) | — |")
+    L += ["", "## What is compared", ""]
+    L.append("- `verdict` is `Judge.verdicts` (encode, sort by length, batch, one no-grad forward; LM head at the "
+             "verdict position only). `dense`/`dense_gc`/`ours_igN` are `g2r_lens.attribute(..., "
+             "attribute_false=True)` end to end (encode, verdicts, attribution, softmax, dense rewards, result "
+             "objects). The captum modes run one pair at a time (captum's LLM wrappers take one input); their "
+             "inputs are built before the clock starts (this favours captum).")
+    L.append("- Captum's input: a `TextTokenInput` subclass on the rendered judge prompt. Its tokenization of "
+             f"the rendered text equals the judge's ids for {R['data']['captum_ids_match']} of "
+             f"{R['data']['n_pairs']} pairs (the judge's ids are used where not). Its interpretable mask (what "
+             "`skip_tokens` sets) is the response span, because `skip_tokens` selects by token id and cannot "
+             "express a span. Target: `torch.tensor([true_id])`, whose log-prob at the last position is exactly "
+             "our `log p(True)`.")
+    L.append("- Gradient x input: captum's `LayerGradientXActivation` on the input-embedding layer, summed over the "
+             "hidden dimension by `LLMGradientAttribution` = our `grad_x_input` (g·e).")
+    L.append("- Integrated gradients: captum's `LayerIntegratedGradients` on the input-embedding layer through "
+             "`LLMGradientAttribution` with the baseline token = the judge's neutral token "
+             f"(id {R['settings']['neutral_id']}): with the response-span mask, captum's baseline input replaces "
+             "exactly the response tokens and keeps the prompt, i.e. our `baseline=\"neutral\"`. Both use "
+             "Gauss-Legendre quadrature and the same internal batch size. So the user-facing captum route computes "
+             "the identical quantity; no separate raw `LayerIntegratedGradients` comparison was needed.")
+    L.append("- Value agreement: per pair `max_t |ours - captum| / max_t |captum|`, maximum over pairs.")
+    L.append("- Memory: each mode once in its own process, no warm-up, run before the timing; "
+             + ("the mode's peak RSS (kernel high-water mark `VmHWM`, reset after set-up; `ru_maxrss` is in the "
+                "JSON) and its increase over the RSS after set-up (model and data loaded). Ratios use the increase."
+                if R["device"]["type"] == "cpu" else
+                "`torch.cuda.max_memory_allocated` and its increase over the memory allocated after set-up. "
+                "Ratios use the increase."))
+    if R["model"]["arch"] == "qwen2":
+        L.append("- The Qwen2-1B shape uses the small test tokenizer's vocabulary, not Qwen2's 152k tokens: "
+                 "real-vocabulary LM heads would add cost mostly to captum (it projects every position "
+                 "onto the vocabulary, we project only the verdict position).")
+    if R.get("notes"):
+        L += ["", "## Notes", ""] + [f"- {n}" for n in R["notes"]]
+    if R.get("profile_dense"):
+        L += ["", "## Profile of the dense path", "", "```"] + R["profile_dense"] + ["```"]
+    L += ["", f"Command: `{R['command']}`", ""]
+    return "\n".join(L)
+
+
+# ------------------------------------------------------------------------------------------- main
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--dtype", default="auto", help="auto (bf16 on cuda, fp32 on cpu), float32, bfloat16, float16")
+    p.add_argument("--shape", default="small", choices=sorted(SHAPES))
+    p.add_argument("--n-responses", type=int, default=None)
+    p.add_argument("--n-criteria", type=int, default=None)
+    p.add_argument("--response-tokens", type=int, default=None,
+                   help="build responses of this many judge tokens by concatenating world responses (0: one response)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--ig-responses", type=int, default=None,
+                   help="IG modes (ours and captum) run on the first N responses only (0: all)")
+    p.add_argument("--ig-internal-batch-size", type=int, default=None, help="rows per IG forward, ours and captum")
+    p.add_argument("--layers", type=int, default=None, help="override the shape's layer count (smoke tests)")
+    p.add_argument("--hidden", type=int, default=None, help="override the shape's hidden size (smoke tests)")
+    p.add_argument("--vocab-size", type=int, default=4000, help="the chat BPE tokenizer's vocabulary")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--modes", default=",".join(ALL_MODES), help="comma-separated subset of " + ",".join(ALL_MODES))
+    p.add_argument("--skip-captum", action="store_true")
+    p.add_argument("--skip-memory", action="store_true")
+    p.add_argument("--profile", action="store_true", help="profile the dense path (automatic when dense > 3x verdict)")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    p.add_argument("--tag", default="", help="results go to attribution_speed_<tag>.json/.md")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch.set_num_threads; default 1 on CPU (robust on a shared machine: with 2 threads "
+                        "competing for busy cores, runs were 5-7x slower and erratic), 0 = torch's default")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--mode", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    shape = SHAPES[args.shape]
+    for key in ("n_responses", "n_criteria", "response_tokens", "batch_size", "ig_responses", "ig_internal_batch_size"):
+        if getattr(args, key) is None:
+            setattr(args, key, shape[key])
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any] | None:
+    args = parse_args(argv)
+    if args.threads is None:
+        on_gpu = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+        args.threads = 0 if on_gpu else 1
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.child:
+        child(args)
+        return None
+    import captum
+    import transformers
+
+    import g2r_lens
+
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in ALL_MODES:
+            raise SystemExit(f"unknown mode {m!r}; choose from {ALL_MODES}")
+    if args.skip_captum:
+        modes = [m for m in modes if not m.startswith("captum")]
+    command = " ".join(shlex.quote(x) for x in [".venv/bin/python", "benchmarks/attribution_speed.py",
+                                                 *(sys.argv[1:] if argv is None else argv)])
+    load_start = [round(x, 2) for x in os.getloadavg()]
+    # Memory first, each mode in its own process, while this process is still small: a child started
+    # by fork/vfork + exec inherits the parent's RSS high-water mark in ru_maxrss.
+    memory: dict[str, dict] = {}
+    if not args.skip_memory:
+        for m in modes:
+            memory[m] = measure_memory(args, m)
+            log(f"memory {m}: {json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in memory[m].items()})}")
+    log(f"setting up {args.shape} on {args.device}/{args.dtype} ...")
+    S = Setup(args, modes)
+    j = S.judge or S.judge_gc
+    log(f"judge: {S.params:,} parameters ({S.params_non_embedding:,} non-embedding), vocab {len(S.tok)}, "
+        f"{S.dtype}, {S.device}; {len(S.pairs)} pairs, prompts {min(S.seq_lens)}-{max(S.seq_lens)} tokens; "
+        f"set-up {S.setup_s:.1f}s")
+    if S.ids_match is not None:
+        log(f"captum TextTokenInput ids == judge ids for {S.ids_match}/{len(S.pairs)} pairs")
+
+    # warm-up, then interleaved rounds
+    for m in modes:
+        dt, _ = timed(S, lambda: run_mode(S, m, warmup=True))
+        log(f"warm-up {m}: {dt:.2f}s")
+    seconds: dict[str, list[float]] = {m: [] for m in modes}
+    values: dict[str, Values | None] = {}
+    for r in range(args.repeats):
+        for m in modes:
+            dt, out = timed(S, lambda: run_mode(S, m))
+            seconds[m].append(dt)
+            if r == 0:
+                values[m] = out
+            log(f"round {r + 1}/{args.repeats} {m}: {dt:.2f}s ({dt / S.n_pairs(m) * 1e3:.1f} ms/pair)")
+
+    med = {m: statistics.median(v) for m, v in seconds.items()}
+    spp = {m: med[m] / S.n_pairs(m) for m in modes}
+    diffs = {}
+    for name, (cm, om) in COMPARISONS.items():
+        if cm in modes and om in modes:
+            diffs[name] = max_rel_diff(values[om], values[cm])
+            log(f"max rel diff {om} vs {cm}: {diffs[name]['max']:.2e} (median {diffs[name]['median']:.2e})")
+
+
+    def mem_inc(m: str) -> float | None:
+        return (memory.get(m) or {}).get("increase_mib")
+
+    g = lambda m: spp.get(m)  # noqa: E731
+    ratios = {
+        "dense_over_verdict": ratio(g("dense"), g("verdict")),
+        "dense_gc_over_verdict": ratio(g("dense_gc"), g("verdict")),
+        "captum_over_ours_gxi": ratio(g("captum_gxi"), g("dense")),
+        **{f"captum_over_ours_ig{n}": ratio(g(f"captum_ig{n}"), g(f"ours_ig{n}")) for n in IG_STEPS},
+        "dense_memory_over_verdict": ratio(mem_inc("dense"), mem_inc("verdict")),
+        "dense_gc_memory_over_verdict": ratio(mem_inc("dense_gc"), mem_inc("verdict")),
+    }
+    ratios["captum_over_ours_ig"] = ratios[f"captum_over_ours_ig{IG_STEPS[-1]}"]
+    max_diff = max((d["max"] for d in diffs.values()), default=None)
+    tol = 1e-3 if S.dtype == torch.float32 else 5e-2
+    targets = {
+        "dense_over_verdict": dict(value=ratios["dense_over_verdict"], target="<= 3.0"),
+        "captum_over_ours_gxi": dict(value=ratios["captum_over_ours_gxi"], target=">= 2.0"),
+        "captum_over_ours_ig": dict(value=ratios["captum_over_ours_ig"], target=">= 2.0 (32 steps)"),
+        "max_rel_diff_vs_captum": dict(value=max_diff, target=f"< {tol:g} ({str(S.dtype).replace('torch.', '')})"),
+        "dense_memory_over_verdict": dict(value=ratios["dense_memory_over_verdict"], target="<= 3.0"),
+    }
+    limits = {"dense_over_verdict": (3.0, "le"), "captum_over_ours_gxi": (2.0, "ge"),
+              "captum_over_ours_ig": (2.0, "ge"), "max_rel_diff_vs_captum": (tol, "lt"),
+              "dense_memory_over_verdict": (3.0, "le")}
+    for name, t in targets.items():
+        lim, op = limits[name]
+        v = t["value"]
+        t["met"] = None if v is None else bool(v <= lim if op == "le" else v >= lim if op == "ge" else v < lim)
+
+    notes = []
+    if S.device.type == "cpu":
+        notes.append("CPU timings on a shared machine: absolute seconds are noisy; the ratios come from "
+                     "interleaved rounds on the same pairs.")
+    if S.dtype != torch.float32:
+        notes.append("Low-precision run: value agreement is limited by the dtype, not by the methods. Gradients "
+                     "are computed in the model dtype by both; captum also multiplies and sums gradient x "
+                     "activation in it (g2r_lens in float32). g·e sums hidden-size many terms that largely "
+                     "cancel on random judges (sum of |g_i e_i| is 36x |sum| on the 7M Llama, 5600x on a "
+                     "1-layer Qwen2 smoke model), so in bf16 both sides deviate from a float64 reference by "
+                     "about as much as they deviate from each other. Run with --dtype float32 to check "
+                     "agreement (fp32: ~1e-6 on the 7M Llama).")
+    R: dict[str, Any] = {
+        "dense_over_verdict": ratios["dense_over_verdict"],
+        "captum_over_ours_gxi": ratios["captum_over_ours_gxi"],
+        "captum_over_ours_ig": ratios["captum_over_ours_ig"],
+        "max_rel_diff_vs_captum": max_diff,
+        "ratios": ratios,
+        "targets": targets,
+        "max_rel_diff_by_comparison": diffs,
+        "modes": {m: {"description": DESCRIPTIONS[m], "pairs": S.n_pairs(m), "seconds": seconds[m],
+                      "median_s": med[m], "s_per_pair": spp[m], "memory": memory.get(m),
+                      "max_rel_diff_vs_captum": next((diffs[n]["max"] for n, (cm, om) in COMPARISONS.items()
+                                                      if n in diffs and m in (cm, om)), None)}
+                  for m in modes},
+        "shape": args.shape,
+        "model": {"arch": SHAPES[args.shape]["arch"], "params": S.params,
+                  "params_non_embedding": S.params_non_embedding, "vocab": len(S.tok),
+                  "layers": j.model.config.num_hidden_layers, "hidden": j.model.config.hidden_size,
+                  "heads": j.model.config.num_attention_heads, "kv_heads": j.model.config.num_key_value_heads,
+                  "intermediate": j.model.config.intermediate_size, "dtype": str(S.dtype).replace("torch.", ""),
+                  "attn_implementation": j.model.config._attn_implementation},
+        "data": {"n_responses": args.n_responses, "n_criteria": args.n_criteria, "n_pairs": len(S.pairs),
+                 "response_tokens": args.response_tokens, "ig_responses": len(S.ig_examples),
+                 "ig_pairs": sum(len(e.rubric) for e in S.ig_examples),
+                 "seq_len_min": min(S.seq_lens), "seq_len_max": max(S.seq_lens),
+                 "seq_len_mean": statistics.mean(S.seq_lens), "resp_len_mean": statistics.mean(S.resp_lens),
+                 "captum_ids_match": S.ids_match},
+        "settings": {"batch_size": args.batch_size, "ig_internal_batch_size": args.ig_internal_batch_size,
+                     "repeats": args.repeats, "ig_baseline": "neutral", "ig_integration": "gausslegendre",
+                     "neutral_id": j.neutral_id, "true_id": j.true_id, "torch_threads": torch.get_num_threads(),
+                     "setup_s": S.setup_s},
+        "device": {"type": S.device.type, "name": device_name(S.device)},
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                     "captum": captum.__version__, "g2r_lens": g2r_lens.__version__,
+                     "python": platform.python_version(), "platform": platform.platform()},
+        "load_avg_start": load_start,
+        "load_avg_end": [round(x, 2) for x in os.getloadavg()],
+        "command": command,
+        "notes": notes,
+    }
+    if "dense" in modes and (args.profile or (ratios["dense_over_verdict"] or 0) > 3.0):
+        log("profiling the dense path ...")
+        R["profile_dense"] = profile_dense(S)
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "attribution_speed" + (f"_{args.tag}" if args.tag else "")
+    (out / f"{stem}.json").write_text(json.dumps(R, indent=2, default=str) + "\n")
+    md = markdown(R)
+    (out / f"{stem}.md").write_text(md)
+    print(md)
+    log(f"wrote {out / (stem + '.json')} and {out / (stem + '.md')}")
+    return R
+
+
+if __name__ == "__main__":
+    main()

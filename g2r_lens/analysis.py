@@ -1,0 +1,581 @@
+"""Analysis of attribution results: words, re-tempering, method agreement, truth, deletion, lens.
+
+Everything here is plain numpy/pandas over :class:`~g2r_lens.results.ExampleResult` objects, except
+:func:`deletion_curve` / :func:`deletion_curves`, which re-score the judge.
+
+- **Words.** :func:`word_units` groups response tokens into words (runs of letters/digits, with
+  inner apostrophes) and runs of punctuation, by character overlap; every token belongs to exactly
+  one unit, so summing token values per unit conserves totals (the dense reward still adds up to
+  the sparse reward at word granularity). A token that spans two units merges them; a
+  whitespace-only token joins the next unit (or the previous one at the end).
+- **Re-tempering.** :func:`retemper` recomputes α and the dense rewards for another τ from the
+  stored scores, without touching the judge.
+- **Agreement.** :func:`spearman` (average ranks for ties) and :func:`topk_overlap` between two
+  methods' scores of the same tokens; :func:`agreement_matrix` for many methods.
+- **Truth.** :func:`truth_mask` / :func:`localisation` against the character spans that the
+  bundled world's checker marks per criterion.
+- **Deletion curves.** :func:`deletion_curve` replaces the top-ranked response tokens by a real token
+  (the judge's neutral token by default, never a ``[MASK]`` a causal LM never saw), a growing
+  number at a time, and re-scores ``log p(True)`` with the judge prompt fixed. AOPC (Samek et al.
+  2017) is the mean drop ``log p(True | x) − log p(True | x_k)`` over the curve's points.
+- **Lens.** :func:`lens_records` / :func:`lens_table`: over many responses, which words (or word
+  pairs) a judge credits or penalises, per criterion kind or criterion text. Each criterion row is
+  scaled to [-1, 1] by its largest word magnitude first, so responses and methods of different
+  scales weigh the same.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+import random as _random
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import G2RError
+from .examples import Example
+from .results import ExampleResult, MethodResult
+from .spans import token_mask_for_char_spans
+
+__all__ = [
+    "WordUnits", "word_units", "aggregate_units",
+    "retemper", "criterion_rewards",
+    "rankdata", "spearman", "topk_overlap", "agreement_table", "agreement_matrix",
+    "truth_mask", "localisation",
+    "DeletionCurve", "ranking", "deletion_curve", "deletion_curves",
+    "criterion_groups", "lens_records", "lens_table", "top_phrases", "judge_checker_table",
+]
+
+# ---------------------------------------------------------------------------------------- words
+_UNIT_RE = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]+")
+
+
+@dataclass
+class WordUnits:
+    """Words and punctuation runs of a response, each with the tokens that make it up.
+
+    ``texts[u]`` is ``response[spans[u][0]:spans[u][1]]``; ``token_groups[u]`` lists the token
+    indices of unit ``u``; ``token_to_unit[t]`` is the unit of token ``t``.
+    """
+
+    texts: list[str]
+    spans: list[tuple[int, int]]
+    token_groups: list[list[int]]
+    token_to_unit: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def word_units(text: str, offsets: Sequence[Sequence[int]]) -> WordUnits:
+    """Group tokens (character ``offsets`` into ``text``) into words and punctuation runs."""
+    T = len(offsets)
+    raw = [(m.start(), m.end()) for m in _UNIT_RE.finditer(text)]
+    if T == 0:
+        return WordUnits([], [], [], np.zeros(0, dtype=int))
+    if not raw:  # no word at all: one unit with every token
+        s = min(int(a) for a, _ in offsets)
+        e = max(int(b) for _, b in offsets)
+        return WordUnits([text[s:e]], [(s, e)], [list(range(T))], np.zeros(T, dtype=int))
+    parent = list(range(len(raw)))
+
+    def find(u: int) -> int:
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        return u
+
+    ends = [b for _, b in raw]
+    hits: list[list[int]] = []
+    for s, e in offsets:
+        s, e = int(s), int(e)
+        h = []
+        if e > s:
+            u = bisect.bisect_right(ends, s)  # first unit ending after s
+            while u < len(raw) and raw[u][0] < e:
+                h.append(u)
+                u += 1
+        hits.append(h)
+        for u in h[1:]:
+            parent[find(u)] = find(h[0])
+    owner: list[int | None] = [find(h[0]) if h else None for h in hits]
+    if all(o is None for o in owner):  # the tokens touch no word: one unit with every token
+        s = min(int(a) for a, _ in offsets)
+        e = max(int(b) for _, b in offsets)
+        return WordUnits([text[s:e]], [(s, e)], [list(range(T))], np.zeros(T, dtype=int))
+    # tokens that touch no unit (whitespace, empty specials) join the next owned token's unit, or
+    # the previous one at the end of the response
+    nxt: int | None = None
+    for t in range(T - 1, -1, -1):
+        if owner[t] is None:
+            owner[t] = nxt
+        nxt = owner[t]
+    prev: int | None = None
+    for t in range(T):
+        if owner[t] is None:
+            owner[t] = prev
+        prev = owner[t]
+    span: dict[int, list[int]] = {}
+    for u, (a, b) in enumerate(raw):
+        r = find(u)
+        lo, hi = span.get(r, [a, b])
+        span[r] = [min(lo, a), max(hi, b)]
+    roots = sorted({int(o) for o in owner}, key=lambda r: span[r][0])
+    index = {r: i for i, r in enumerate(roots)}
+    groups: list[list[int]] = [[] for _ in roots]
+    t2u = np.zeros(T, dtype=int)
+    for t, o in enumerate(owner):
+        t2u[t] = index[int(o)]
+        groups[index[int(o)]].append(t)
+    spans = [(span[r][0], span[r][1]) for r in roots]
+    return WordUnits([text[a:b] for a, b in spans], spans, groups, t2u)
+
+
+def aggregate_units(values: Any, units: WordUnits, how: str = "sum") -> np.ndarray:
+    """Aggregate ``values[..., T]`` over each unit's tokens: ``sum`` (default; conserves totals),
+    ``mean``, ``max`` or ``absmax`` (the value of largest magnitude, sign kept)."""
+    v = np.asarray(values, dtype=float)
+    if v.shape[-1] != len(units.token_to_unit):
+        raise G2RError(f"{v.shape[-1]} values for {len(units.token_to_unit)} tokens")
+    out = np.zeros(v.shape[:-1] + (len(units),))
+    for u, g in enumerate(units.token_groups):
+        x = v[..., g]
+        if how == "sum":
+            out[..., u] = x.sum(-1)
+        elif how == "mean":
+            out[..., u] = x.mean(-1)
+        elif how == "max":
+            out[..., u] = x.max(-1)
+        elif how == "absmax":
+            idx = np.nanargmax(np.abs(np.nan_to_num(x, nan=0.0)), axis=-1)
+            out[..., u] = np.take_along_axis(x, np.expand_dims(idx, -1), -1)[..., 0]
+        else:
+            raise G2RError(f"unknown aggregation {how!r}; use sum, mean, max or absmax")
+    return out
+
+
+# ----------------------------------------------------------------------------------- rewards
+def retemper(example: ExampleResult, tau: float, tau_mode: str = "relative") -> ExampleResult:
+    """A copy of ``example`` whose α, dense rewards, τ and entropies use another temperature.
+
+    Scores and verdicts are unchanged; the sum of the dense rewards is still the sparse reward.
+    """
+    import torch
+
+    from .rewards import dense_rewards
+
+    w = [c.weight for c in example.criteria]
+    z = [c.verdict for c in example.criteria]
+    T = len(example.tokens)
+    methods = {}
+    for name, m in example.methods.items():
+        s = [None if x is None else torch.tensor(x, dtype=torch.float64) for x in m.scores]
+        d = dense_rewards(s, w, z, tau=tau, tau_mode=tau_mode, n_tokens=T, method=name)
+        methods[name] = dataclasses.replace(
+            m, alphas=[d.alphas[k].tolist() if s[k] is not None else None for k in range(len(s))],
+            rewards=d.rewards.tolist(), taus=d.taus, entropy=d.entropy)
+    return dataclasses.replace(example, methods=methods)
+
+
+def criterion_rewards(example: ExampleResult, method: str) -> np.ndarray:
+    """``[K, T]``: each criterion's share of the dense reward, ``w_k α_k / Σ max(w, 0)`` when judged
+    True, zero otherwise. Its column sums are the dense rewards."""
+    m = _method(example, method)
+    T = len(example.tokens)
+    denom = sum(max(c.weight, 0.0) for c in example.criteria)
+    out = np.zeros((len(example.criteria), T))
+    for k, c in enumerate(example.criteria):
+        if c.verdict and m.alphas[k] is not None and denom > 0:
+            out[k] = c.weight * np.asarray(m.alphas[k], dtype=float) / denom
+    return out
+
+
+def _method(example: ExampleResult, method: str) -> MethodResult:
+    if method not in example.methods:
+        raise G2RError(f"method {method!r} is not in this result; it has {sorted(example.methods)}")
+    return example.methods[method]
+
+
+# --------------------------------------------------------------------------------- agreement
+def rankdata(x: Any) -> np.ndarray:
+    """Ranks 1..n, ties get the average of the ranks they span (like ``scipy.stats.rankdata``)."""
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    ranks = np.empty(n)
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and xs[j + 1] == xs[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return ranks
+
+
+def spearman(a: Any, b: Any) -> float:
+    """Spearman rank correlation of two equally long vectors (NaN pairs dropped; NaN when either
+    side is constant or fewer than two pairs remain)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise G2RError(f"cannot correlate {a.shape} with {b.shape} values")
+    from .faithfulness import spearman as _spearman
+
+    ok = np.isfinite(a) & np.isfinite(b)
+    return _spearman(a[ok], b[ok])
+
+
+def _topk(v: np.ndarray, k: int) -> np.ndarray:
+    v = np.where(np.isfinite(v), v, -np.inf)
+    return np.argsort(-v, kind="stable")[:k]
+
+
+def topk_overlap(a: Any, b: Any, k: int) -> float:
+    """``|top_k(a) ∩ top_k(b)| / k`` (largest values; ties broken by position)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise G2RError(f"cannot compare {a.shape} with {b.shape} values")
+    k = min(int(k), len(a))
+    if k < 1:
+        return math.nan
+    return len(set(_topk(a, k).tolist()) & set(_topk(b, k).tolist())) / k
+
+
+def agreement_table(values: Mapping[str, Any], k: int = 5) -> pd.DataFrame:
+    """One row per pair of methods: ``method_a, method_b, spearman, topk_overlap``."""
+    names = list(values)
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            rows.append((a, b, spearman(values[a], values[b]), topk_overlap(values[a], values[b], k)))
+    return pd.DataFrame(rows, columns=["method_a", "method_b", "spearman", f"top{k}_overlap"])
+
+
+def agreement_matrix(values: Mapping[str, Any], metric: str = "spearman", k: int = 5) -> pd.DataFrame:
+    """Square, symmetric matrix of ``spearman`` or ``topk`` agreement between methods."""
+    names = list(values)
+    f: Callable[[Any, Any], float]
+    if metric == "spearman":
+        f = spearman
+    elif metric == "topk":
+        f = lambda x, y: topk_overlap(x, y, k)  # noqa: E731
+    else:
+        raise G2RError(f"unknown agreement metric {metric!r}; use spearman or topk")
+    m = np.full((len(names), len(names)), math.nan)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            if j >= i:
+                m[i, j] = m[j, i] = f(values[a], values[b])
+    return pd.DataFrame(m, index=names, columns=names)
+
+
+# -------------------------------------------------------------------------------------- truth
+def truth_mask(example: ExampleResult, spans: Sequence[Sequence[int]]) -> np.ndarray:
+    """Boolean mask over the response tokens that overlap any of the character ``spans``."""
+    return token_mask_for_char_spans(example.offsets, [tuple(map(int, s)) for s in spans])
+
+
+def localisation(values: Any, mask: Any, alpha: Any | None = None) -> dict[str, float]:
+    """How well ``values`` point at the truth tokens ``mask``.
+
+    ``precision``: share of truth among the top-|truth| tokens (R-precision); ``hit_at_1``: whether
+    the top token is a truth token; ``auroc``: probability that a truth token outranks another
+    (:func:`g2r_lens.faithfulness.auroc`); ``alpha_mass``: share of α on truth tokens (when ``alpha``
+    is given). NaN everywhere when the mask is empty (e.g. non-local criteria).
+    """
+    from .faithfulness import auroc
+
+    v = np.asarray(values, dtype=float)
+    m = np.asarray(mask, dtype=bool)
+    n = int(m.sum())
+    if n == 0 or not np.isfinite(v).any():
+        return {"n_truth": n, "precision": math.nan, "hit_at_1": math.nan, "auroc": math.nan,
+                "alpha_mass": math.nan}
+    top = _topk(v, n)
+    out = {"n_truth": n, "precision": float(m[top].mean()), "hit_at_1": float(m[top[0]]),
+           "auroc": auroc(np.where(np.isfinite(v), v, -np.inf), m)}
+    out["alpha_mass"] = float(np.asarray(alpha, dtype=float)[m].sum()) if alpha is not None else math.nan
+    return out
+
+
+# ----------------------------------------------------------------------------------- deletion
+@dataclass
+class DeletionCurve:
+    """``log p(True)`` of one criterion as the top-ranked response tokens are replaced."""
+
+    counts: list[int]  # number of response tokens replaced at each point (0 first)
+    fractions: list[float]  # counts / number of response tokens
+    logp_true: list[float]
+    logp_false: list[float]
+    order: list[int]  # the ranking used (response token indices, most important first)
+    replacement: int
+
+    @property
+    def p_true(self) -> list[float]:
+        return [math.exp(x) for x in self.logp_true]
+
+    @property
+    def aopc(self) -> float:
+        """Mean drop ``log p(True | x) − log p(True | x_k)`` over the points (k = 0 included)."""
+        base = self.logp_true[0]
+        return float(np.mean([base - x for x in self.logp_true]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "p_true": self.p_true, "aopc": self.aopc}
+
+
+def ranking(values: Any, descending: bool = True) -> list[int]:
+    """Token indices sorted by value (largest first by default; ties keep their order; NaN last)."""
+    v = np.asarray(values, dtype=float)
+    v = np.where(np.isfinite(v), v, -np.inf if descending else np.inf)
+    return np.argsort(-v if descending else v, kind="stable").tolist()
+
+
+def _counts(n: int, steps: int | Sequence[int]) -> list[int]:
+    if isinstance(steps, (int, np.integer)):
+        if steps < 1:
+            raise G2RError("deletion curves need steps >= 1")
+        return sorted({int(round(x)) for x in np.linspace(0, n, int(steps) + 1)})
+    counts = sorted({int(c) for c in steps})
+    if not counts or counts[0] < 0 or counts[-1] > n:
+        raise G2RError(f"deletion counts must lie in [0, {n}], got {list(steps)}")
+    return counts
+
+
+def _replacement_id(judge: Any, replacement: int | None) -> int:
+    rep = judge.neutral_id if replacement is None else replacement
+    if isinstance(rep, bool) or not isinstance(rep, (int, np.integer)):
+        raise G2RError(f"replacement must be a token id, got {rep!r}")
+    rep = int(rep)
+    n_vocab = judge.model.get_input_embeddings().num_embeddings
+    if not 0 <= rep < n_vocab:
+        raise G2RError(f"replacement token id {rep} is outside the vocabulary (0..{n_vocab - 1})")
+    if rep == getattr(judge.tokenizer, "mask_token_id", None):
+        raise G2RError("the replacement must be a real token, not the [MASK] token a causal LM never saw")
+    return rep
+
+
+def _encoded(judge: Any, example: Example, k: int, n_tokens: int | None):
+    if not 0 <= k < len(example.rubric):
+        raise G2RError(f"criterion index {k} is out of range (the rubric has {len(example.rubric)} criteria)")
+    pair = judge.encode(example, k)
+    if n_tokens is not None:
+        if n_tokens > pair.n_response:
+            raise G2RError(f"the result has {n_tokens} response tokens but the judge encodes {pair.n_response}; "
+                           "was it computed with another judge?")
+        pair = pair.keep_response_tokens(n_tokens)
+    return pair
+
+
+def _rescore(judge: Any, jobs: list[tuple[Any, list[int]]], replacement: int, batch_size: int,
+             progress: Callable[[float], None] | None = None) -> list[tuple[float, float]]:
+    """``(log p(True), log p(False))`` of each ``(pair, response positions to replace)`` job."""
+    import torch
+
+    out: list[tuple[float, float]] = []
+    for s in range(0, len(jobs), batch_size):
+        pairs = []
+        for pair, positions in jobs[s:s + batch_size]:
+            ids = list(pair.input_ids)
+            for p in positions:
+                ids[pair.resp_start + p] = replacement
+            pairs.append(dataclasses.replace(pair, input_ids=ids))
+        with torch.no_grad():
+            lt, lf, _ = judge.verdict_logprobs(judge.collate(pairs))
+        out.extend(zip(lt.float().tolist(), lf.float().tolist()))
+        if progress is not None:
+            progress(min(1.0, (s + batch_size) / len(jobs)))
+    return out
+
+
+def deletion_curve(judge: Any, example: Example, criterion_index: int, order: Sequence[int],
+                   steps: int | Sequence[int] = 10, replacement: int | None = None, *,
+                   n_tokens: int | None = None, batch_size: int = 16,
+                   progress: Callable[[float], None] | None = None) -> DeletionCurve:
+    """Replace the first ``c`` tokens of ``order`` for each count ``c`` and re-score ``log p(True)``.
+
+    Args:
+        judge: the :class:`~g2r_lens.Judge`.
+        example: the :class:`~g2r_lens.Example` (prompt, response, rubric) to re-score.
+        criterion_index: which criterion's verdict to follow.
+        order: response token indices, most important first (see :func:`ranking`); it may rank only
+            some tokens, then the curve ends when those are all replaced.
+        steps: number of equal steps from 0 to ``len(order)`` tokens, or explicit counts.
+        replacement: the token id put in place of a deleted token (default ``judge.neutral_id``).
+        n_tokens: keep only the first ``n_tokens`` response tokens (to match a result computed
+            with truncation).
+        batch_size: perturbed copies per forward pass.
+    """
+    curves = _deletion(judge, example, criterion_index, {"_": order}, steps, replacement,
+                       n_tokens=n_tokens, batch_size=batch_size, progress=progress)
+    return curves["_"]
+
+
+def _deletion(judge, example, k, orders, steps, replacement, *, n_tokens, batch_size, progress):
+    rep = _replacement_id(judge, replacement)
+    pair = _encoded(judge, example, k, n_tokens)
+    T = pair.n_response
+    jobs, index = [], []
+    for name, order in orders.items():
+        order = [int(i) for i in order]
+        if len(set(order)) != len(order) or any(not 0 <= i < T for i in order):
+            raise G2RError(f"order {name!r} must hold distinct response token indices in [0, {T})")
+        counts = _counts(len(order), steps)
+        for c in counts:
+            jobs.append((pair, order[:c]))
+        index.append((name, order, counts))
+    scored = _rescore(judge, jobs, rep, batch_size, progress)
+    out, j = {}, 0
+    for name, order, counts in index:
+        part = scored[j:j + len(counts)]
+        j += len(counts)
+        out[name] = DeletionCurve(counts, [c / T for c in counts], [a for a, _ in part], [b for _, b in part],
+                                  order, rep)
+    return out
+
+
+def deletion_curves(judge: Any, example: Example, result: ExampleResult, criterion_index: int,
+                    methods: Sequence[str] | None = None, steps: int | Sequence[int] = 10, *,
+                    random_baseline: bool = True, seed: int = 0, replacement: int | None = None,
+                    batch_size: int = 16, progress: Callable[[float], None] | None = None
+                    ) -> dict[str, DeletionCurve]:
+    """Deletion curves of several methods (tokens ranked by their scores for one criterion) plus a
+    random-order baseline (``"random order"``), all re-scored in shared batches."""
+    names = list(methods if methods is not None else result.methods)
+    orders: dict[str, list[int]] = {}
+    for name in names:
+        s = _method(result, name).scores[criterion_index]
+        if s is None:
+            raise G2RError(f"criterion {criterion_index} was not attributed by {name!r} (it was judged False); "
+                           "attribute with attribute_false=True to get its curve")
+        orders[name] = ranking(s)
+    if random_baseline:
+        order = list(range(len(result.tokens)))
+        _random.Random(seed).shuffle(order)
+        orders["random order"] = order
+    return _deletion(judge, example, criterion_index, orders, steps, replacement,
+                     n_tokens=len(result.tokens), batch_size=batch_size, progress=progress)
+
+
+# --------------------------------------------------------------------------------------- lens
+def criterion_groups(example: ExampleResult | Example, meta: Mapping[str, Any] | None = None,
+                     by: str = "kind") -> list[str]:
+    """The group of each criterion: its ``kind`` (from the bundled world's meta when present, else
+    ``positive weight`` / ``negative weight``), or its ``criterion`` text."""
+    crits = example.criteria if isinstance(example, ExampleResult) else example.rubric
+    texts = [c.text for c in crits]
+    if by == "criterion":
+        return texts
+    if by != "kind":
+        raise G2RError(f"unknown grouping {by!r}; use kind or criterion")
+    meta = meta if meta is not None else getattr(example, "meta", {}) or {}
+    kinds = meta.get("kinds")
+    if kinds and len(kinds) == len(texts):
+        return [str(k) for k in kinds]
+    return ["positive weight" if c.weight > 0 else "negative weight" for c in crits]
+
+
+def _norm_row(v: np.ndarray) -> np.ndarray:
+    m = float(np.nanmax(np.abs(v))) if v.size and np.isfinite(v).any() else 0.0
+    return v / m if m > 0 else np.zeros_like(v)
+
+
+def lens_records(results: Sequence[ExampleResult], method: str, *,
+                 metas: Sequence[Mapping[str, Any] | None] | None = None, by: str = "kind",
+                 ngram: int = 1, lowercase: bool = True, punctuation: bool = True,
+                 verdict: bool | None = None) -> pd.DataFrame:
+    """One row per (example, criterion, word or word pair): its scaled credit.
+
+    Token scores are summed per word, the row is scaled to [-1, 1] by its largest magnitude, and a
+    word pair (``ngram=2``) takes the mean of its two words. ``metas`` (one per result; the
+    bundled world's example meta) supplies the kinds and the checker's truth spans (``truth``: the
+    phrase overlaps a truth span of that criterion). ``verdict``: keep only criteria judged True
+    (or False); None keeps all. Criteria that were not attributed are skipped.
+    """
+    if ngram not in (1, 2):
+        raise G2RError("ngram must be 1 (words) or 2 (word pairs)")
+    rows = []
+    metas = list(metas) if metas is not None else [None] * len(results)
+    if len(metas) != len(results):
+        raise G2RError("give one meta per result")
+    for ex, meta in zip(results, metas):
+        meta = meta or {}
+        m = _method(ex, method)
+        units = word_units(ex.response, ex.offsets)
+        groups = criterion_groups(ex, meta, by)
+        truth = meta.get("truth_spans")
+        texts = [t.lower() if lowercase else t for t in units.texts]
+        keep = [punctuation or bool(re.search(r"\w", t)) for t in texts]
+        for k, c in enumerate(ex.criteria):
+            if m.scores[k] is None or (verdict is not None and c.verdict != verdict):
+                continue
+            v = _norm_row(aggregate_units(m.scores[k], units))
+            tr = np.zeros(len(units), dtype=bool)
+            if truth and k < len(truth) and truth[k]:
+                for u, (a, b) in enumerate(units.spans):
+                    tr[u] = any(a < int(e) and int(s) < b for s, e in truth[k])
+            idx = [u for u in range(len(units)) if keep[u]]
+            seqs = [[u] for u in idx] if ngram == 1 else [[a, b] for a, b in zip(idx, idx[1:]) if b == a + 1]
+            for us in seqs:
+                rows.append((groups[k], c.text, ex.id, bool(c.verdict), " ".join(texts[u] for u in us),
+                             float(np.mean([v[u] for u in us])), bool(any(tr[u] for u in us))))
+    return pd.DataFrame(rows, columns=["group", "criterion", "example_id", "verdict", "phrase", "value", "truth"])
+
+
+def lens_table(records: pd.DataFrame, min_count: int = 2) -> pd.DataFrame:
+    """Per (group, phrase): ``n`` occurrences, ``n_examples``, ``mean`` scaled credit, ``total``,
+    ``share_positive`` and ``truth_rate`` (share of occurrences on checker truth), sorted by group
+    then mean credit (most credited first). Phrases seen fewer than ``min_count`` times are dropped.
+    """
+    cols = ["group", "phrase", "n", "n_examples", "mean", "total", "share_positive", "truth_rate"]
+    if records.empty:
+        return pd.DataFrame(columns=cols)
+    g = records.groupby(["group", "phrase"], sort=False)
+    t = pd.DataFrame({
+        "n": g.size(),
+        "n_examples": g["example_id"].nunique(),
+        "mean": g["value"].mean(),
+        "total": g["value"].sum(),
+        "share_positive": g["value"].apply(lambda s: float((s > 0).mean())),
+        "truth_rate": g["truth"].mean().astype(float),
+    }).reset_index()
+    t = t[t["n"] >= min_count]
+    return t.sort_values(["group", "mean", "phrase"], ascending=[True, False, True]).reset_index(drop=True)[cols]
+
+
+def top_phrases(table: pd.DataFrame, group: str, k: int = 10, sign: int = 1) -> pd.DataFrame:
+    """The ``k`` most credited (``sign=1``) or most penalised (``sign=-1``) phrases of a group."""
+    sub = table[table["group"] == group]
+    sub = sub[sub["mean"] > 0] if sign > 0 else sub[sub["mean"] < 0]
+    return sub.sort_values("mean", ascending=sign < 0, kind="stable").head(k).reset_index(drop=True)
+
+
+def judge_checker_table(results: Sequence[ExampleResult], metas: Sequence[Mapping[str, Any] | None],
+                        by: str = "kind") -> pd.DataFrame:
+    """Per group: how often the judge's verdicts match the checker's (bundled-world examples only).
+
+    Columns: ``group, n, judge_true, checker_true, agreement`` (rates in [0, 1]).
+    """
+    rows = []
+    for ex, meta in zip(results, metas):
+        chk = (meta or {}).get("checker")
+        if not chk or len(chk) != len(ex.criteria):
+            continue
+        for g, c, ok in zip(criterion_groups(ex, meta, by), ex.criteria, chk):
+            rows.append((g, bool(c.verdict), bool(ok)))
+    df = pd.DataFrame(rows, columns=["group", "judge", "checker"])
+    if df.empty:
+        return pd.DataFrame(columns=["group", "n", "judge_true", "checker_true", "agreement"])
+    g = df.groupby("group", sort=True)
+    return pd.DataFrame({
+        "n": g.size(),
+        "judge_true": g["judge"].mean(),
+        "checker_true": g["checker"].mean(),
+        "agreement": g.apply(lambda d: float((d["judge"] == d["checker"]).mean()), include_groups=False),
+    }).reset_index()

@@ -1,0 +1,449 @@
+"""The Streamlit explorer: every page through streamlit's AppTest (bad inputs included), the library
+support it calls (g2r_lens.app_support), and the `g2r app` command."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from g2r_lens import Example, attribute  # noqa: E402
+from g2r_lens import app_support as S  # noqa: E402
+from g2r_lens.errors import G2RError, ModelLoadError, RubricError  # noqa: E402
+from g2r_lens.testing import chat_bpe_tokenizer, tiny_model  # noqa: E402
+from g2r_lens.world import bundle  # noqa: E402
+
+APP = str(Path(__file__).resolve().parent.parent / "app" / "app.py")
+DEMO = "Tiny demo judge (random weights)"
+TIMEOUT = 180  # the CPU may be shared with a training job
+GOOD_RUBRIC = '[{"criterion": "The response mentions the picnic.", "weight": 2}]'
+
+
+def new_app(**state) -> AppTest:
+    """An app session on the tiny demo judge (fast and the same whether or not checkpoints exist)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["judge_choice"] = DEMO
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def errors(at: AppTest) -> str:
+    return " | ".join(e.value for e in at.error)
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return S.example_bank("test", 24)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A tiny causal LM + chat tokenizer saved as a Hugging Face folder."""
+    d = tmp_path_factory.mktemp("tiny-judge")
+    tok = chat_bpe_tokenizer()
+    tiny_model(tok, "llama", layers=1, hidden=32, seed=5).save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def demo_run(bank):
+    j = S.demo_judge()
+    exs = [e for e in bank.examples if any(e.meta["truth_spans"])][:2]
+    return j, exs, attribute(j, exs, ["grad_x_input", "random"], attribute_false=True, progress=False)
+
+
+# ================================================================ pages (AppTest)
+def test_inspect_page_default_and_views():
+    at = new_app().run()
+    no_exceptions(at)
+    assert not at.error
+    assert [t.value for t in at.title] == ["Inspect"]
+    spec = charts(at)[0]
+    assert spec["data"][0]["type"] == "heatmap"
+    assert "Σ dense reward" in spec["layout"]["yaxis"]["ticktext"]
+    assert any("Conservation holds" in s.value for s in at.success)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Sparse reward"] == metrics["Σ dense reward"]
+    assert len(at.get("download_button")) == 3
+    # views change without re-running the judge; word granularity keeps conservation
+    at.segmented_control(key="insp_units").set_value("word").run()
+    at.selectbox(key="insp_value").set_value("rewards").run()
+    at.select_slider(key="insp_tau").set_value(0.3).run()
+    no_exceptions(at)
+    assert any("Conservation holds" in s.value for s in at.success)
+    assert len(charts(at)) == 1
+    at.toggle(key="insp_false").set_value(False).run()  # criteria judged False: no scores, NaN rows
+    at.selectbox(key="insp_value").set_value("alphas").run()
+    at.toggle(key="insp_per_row").set_value(False).run()
+    at.segmented_control(key="insp_tau_mode").set_value("absolute").run()
+    no_exceptions(at)
+    assert len(charts(at)) == 1
+    # another method through the button
+    at.selectbox(key="insp_method").set_value("attention_last")
+    at.button(key="insp_go").click().run()
+    no_exceptions(at)
+    assert "attention_last" in charts(at)[0]["layout"]["title"]["text"]
+
+
+def test_inspect_page_bad_inputs_then_recovers():
+    at = new_app().run()
+    cases = [
+        ("Write a note.", "   ", GOOD_RUBRIC, "response is empty"),
+        ("Write a note.", "Hi Maya, the picnic is on Friday.", '[{"criterion": "x", "weight": 2', "not valid JSON"),
+        ("Write a note.", "Hi Maya.", '{"criterion": "x"}', "must be a JSON list"),
+        ("Write a note.", "Hi Maya.", '[{"criterion": "Mentions rain.", "weight": -1}]', "positive weight"),
+        ("Write a note.", "Hi Maya.", '[{"criterion": "", "weight": 1}]', "empty text"),
+        ("Write a note.", "Hi Maya. " * 800, GOOD_RUBRIC, "characters long"),
+        ("Write a note.", "Hello Maya, the picnic is on Friday at the lake. " * 40, GOOD_RUBRIC, "context"),
+    ]
+    for prompt, response, rubric, msg in cases:
+        at.text_area(key="insp_prompt").set_value(prompt)
+        at.text_area(key="insp_response").set_value(response)
+        at.text_area(key="insp_rubric").set_value(rubric)
+        at.button(key="insp_go").click().run()
+        no_exceptions(at)
+        assert msg in errors(at), (msg, errors(at))
+        assert not charts(at)  # no stale result under an error
+    # the app keeps working: a valid custom input is attributed
+    at.text_area(key="insp_response").set_value("Hi Maya, the picnic is on Friday.")
+    at.button(key="insp_go").click().run()
+    no_exceptions(at)
+    assert not at.error
+    assert len(charts(at)) == 1
+    assert at.metric[2].value == "–"  # custom input: no checker
+
+
+def test_judge_picker_bad_paths_and_local_folder(tmp_path, model_dir):
+    at = new_app().run()
+    for path, msg in [("/definitely/not/a/model", "no folder"), (str(tmp_path), "no config.json")]:
+        at.sidebar.text_input(key="judge_path").set_value(path).run()
+        no_exceptions(at)
+        assert msg in " ".join(e.value for e in at.sidebar.error)
+        assert len(charts(at)) == 1  # falls back to the chosen judge; the page keeps working
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    at.sidebar.text_input(key="judge_path").set_value(str(broken)).run()
+    assert "could not load" in " ".join(e.value for e in at.sidebar.error).lower()
+    # a real local model folder (generic template, chat tokenizer)
+    at.sidebar.text_input(key="judge_path").set_value(str(model_dir)).run()
+    no_exceptions(at)
+    assert not at.sidebar.error
+    assert model_dir.name in " ".join(c.value for c in at.sidebar.caption)
+    assert len(charts(at)) == 1
+
+
+def test_bundled_judge_is_the_default_when_checkpoints_exist(tmp_path, monkeypatch, model_dir):
+    """With checkpoints under the bundled data folder, the app opens on the bundled judge."""
+    import shutil
+
+    for name in ("judge", "policy"):
+        shutil.copytree(model_dir, tmp_path / name)
+    monkeypatch.setattr(bundle, "DATA_DIR", tmp_path)
+    assert bundle.have_models()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    no_exceptions(at)
+    assert at.sidebar.selectbox(key="judge_choice").value == "World judge (bundled, external)"
+    assert at.sidebar.selectbox(key="judge_choice").options[-1] == DEMO
+    assert not any("not built yet" in i.value for i in at.sidebar.info)
+    assert str(tmp_path / "judge") in str(at.session_state["judge_ctx"].judge.name)
+    assert len(charts(at)) == 1
+
+
+def test_demo_notice_without_checkpoints(monkeypatch, tmp_path):
+    monkeypatch.setattr(bundle, "DATA_DIR", tmp_path)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    no_exceptions(at)
+    assert at.sidebar.selectbox(key="judge_choice").options == [DEMO]
+    assert any("not built yet" in i.value and "demo judge" in i.value for i in at.sidebar.info)
+
+
+def test_compare_page_agreement_truth_and_deletion(bank):
+    i, k = next((i, k) for i, e in enumerate(bank.examples) for k, s in enumerate(e.meta["truth_spans"]) if s)
+    at = new_app(cmp_methods=["grad_x_input", "attention_last", "random"])
+    at.run()
+    at.switch_page("views/compare.py").run()
+    no_exceptions(at)
+    assert [t.value for t in at.title] == ["Compare"]
+    assert len(charts(at)) == 3  # methods heatmap + two agreement matrices
+    at.selectbox(key="cmp_pick").set_value(bank.label(i)).run()
+    at.selectbox(key="cmp_crit").select_index(k + 1).run()
+    no_exceptions(at)
+    heat, sp, ov = charts(at)
+    crit_text = bank.examples[i].rubric[k].text
+    assert crit_text in heat["layout"]["title"]["text"]
+    assert at.selectbox(key="cmp_crit").value.startswith(f"{k + 1}. ") and crit_text[:30] in at.selectbox(
+        key="cmp_crit").value
+    assert heat["layout"]["yaxis"]["ticktext"] == ["grad_x_input", "attention_last", "random"]
+    assert heat["layout"].get("shapes"), "checker truth tokens are outlined"
+    assert "Spearman" in sp["layout"]["title"]["text"] and "overlap" in ov["layout"]["title"]["text"]
+    assert at.dataframe, "the localisation table is shown"
+    at.segmented_control(key="cmp_units").set_value("word").run()
+    at.button(key="cmp_del").click().run()
+    no_exceptions(at)
+    curves = charts(at)[-1]
+    assert any("AOPC" in tr["name"] for tr in curves["data"])
+    assert {tr["name"].split(" · ")[0] for tr in curves["data"]} == {"grad_x_input", "attention_last", "random",
+                                                                       "random order"}
+    at.selectbox(key="cmp_crit").select_index(0).run()  # Σ dense reward: no deletion curves
+    no_exceptions(at)
+    assert any("Pick one criterion" in x.value for x in at.info)
+    at.multiselect(key="cmp_methods").set_value([]).run()
+    assert any("at least one method" in w.value for w in at.warning)
+    at.text_area(key="cmp_rubric").set_value("not json")
+    at.button(key="cmp_go").click().run()
+    assert "not valid JSON" in errors(at)
+
+
+def test_lens_page(monkeypatch):
+    at = new_app(lens_n=4).run()
+    at.switch_page("views/lens.py").run()
+    no_exceptions(at)
+    assert any("Run lens" in x.value for x in at.info)
+    at.multiselect(key="lens_modes").set_value([])
+    at.button(key="lens_go").click().run()
+    assert "at least one response mode" in errors(at)
+    at.multiselect(key="lens_modes").set_value(["good", "keywords"])
+    at.number_input(key="lens_min").set_value(1)
+    at.button(key="lens_go").click().run()
+    no_exceptions(at)
+    assert not at.error
+    figs = charts(at)
+    assert figs and all(f["data"][0]["type"] == "bar" for f in figs)
+    assert len(at.tabs) >= 3  # one per criterion kind present
+    assert len(at.get("download_button")) == 3
+    at.segmented_control(key="lens_by").set_value("criterion").run()
+    at.segmented_control(key="lens_ngram").set_value(2).run()
+    no_exceptions(at)
+    at.segmented_control(key="lens_source").set_value("upload JSONL").run()
+    at.button(key="lens_go").click().run()
+    assert "upload a JSONL file first" in errors(at)
+
+
+def test_runs_page_reads_only_under_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    (root / "run-a").mkdir(parents=True)
+    (root / "run-a" / "metrics.jsonl").write_text("{}\n")
+    (root / "run-b").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "escape").symlink_to(outside, target_is_directory=True)
+    monkeypatch.setenv("G2R_RUNS_ROOT", str(root))
+    at = new_app().run()
+    at.switch_page("views/runs.py").run()
+    no_exceptions(at)
+    assert any("g2r train" in i.value for i in at.info)
+    ms = at.multiselect(key="runs_pick")
+    assert ms.options == ["run-a", "run-b"]
+    ms.set_value(["run-a"]).run()
+    assert any("metrics.jsonl" in m.value for m in at.markdown)
+
+
+# ============================================================ app_support (library)
+def test_parse_rubric():
+    r = S.parse_rubric('[{"criterion": "Mentions X.", "weight": 2}, "Says hi.", {"text": "Rude.", "weight": -1}]')
+    assert [(c.text, c.weight) for c in r] == [("Mentions X.", 2.0), ("Says hi.", 1.0), ("Rude.", -1.0)]
+    assert len(S.parse_rubric('{"rubric": [{"criterion": "a", "weight": 1}]}')) == 1
+    for text, msg in [("", "empty"), ("[{", r"not valid JSON \(line 1"), ("3", "not a int"),
+                      ('[{"weight": 1}]', "item 1"), ('[{"criterion": "a", "weight": "x"}]', "not a number"),
+                      ('[{"criterion": "a", "weight": -1}]', "positive weight"), ("[]", "no criteria"),
+                      (json.dumps(["c"] * 13), "at most 12"), (json.dumps(["c" * 401]), "characters long")]:
+        with pytest.raises(RubricError, match=msg):
+            S.parse_rubric(text)
+    assert json.loads(S.rubric_json(r)) == [{"criterion": c.text, "weight": c.weight} for c in r]
+
+
+def test_build_example_and_truth(bank):
+    ex = bank.examples[0]
+    task = bank.task_of(ex)
+    built = S.build_example(ex.prompt, ex.response, S.rubric_json(ex.rubric), task=task, id=ex.id)
+    assert built.meta["truth_spans"] == ex.meta["truth_spans"]
+    # an edited response: the checker is re-run on the new text
+    edited = S.build_example(ex.prompt, ex.response + " Bye.", S.rubric_json(ex.rubric), task=task)
+    assert "checker" in edited.meta and edited.response.endswith("Bye.")
+    # an edited prompt or rubric: no checker truth
+    assert "checker" not in S.build_example(ex.prompt + " Hi.", ex.response, S.rubric_json(ex.rubric), task=task).meta
+    assert "checker" not in S.build_example(ex.prompt, ex.response, GOOD_RUBRIC, task=task).meta
+    for args, msg in [(("p", "", GOOD_RUBRIC), "empty"), (("p" * 5000, "r", GOOD_RUBRIC), "prompt is 5,000"),
+                      (("p", "r" * 7000, GOOD_RUBRIC), "response is 7,000")]:
+        with pytest.raises(G2RError, match=msg):
+            S.build_example(*args)
+
+
+def test_examples_from_jsonl():
+    line = json.dumps({"prompt": "p", "response": "r", "rubric": [{"criterion": "c", "weight": 1}]})
+    exs = S.examples_from_jsonl((line + "\n\n" + line).encode())
+    assert len(exs) == 2 and len({e.id for e in exs}) == 2
+    for text, msg in [("{bad", "line 1 is not valid JSON"), ("[1]", "line 1: expected a JSON object"),
+                      (line + "\n" + json.dumps({"prompt": "p", "response": " ", "rubric": ["c"]}), "line 2"),
+                      ("", "no examples")]:
+        with pytest.raises(G2RError, match=msg):
+            S.examples_from_jsonl(text)
+
+
+def test_load_judge_errors(tmp_path):
+    with pytest.raises(ModelLoadError, match="no folder"):
+        S.load_judge("path", str(tmp_path / "nope"))
+    with pytest.raises(ModelLoadError, match="empty"):
+        S.load_judge("path", "  ")
+    f = tmp_path / "file.bin"
+    f.write_text("x")
+    with pytest.raises(ModelLoadError, match="not a model folder"):
+        S.load_judge("path", str(f))
+    with pytest.raises(G2RError, match="unknown judge"):
+        S.load_judge("something")
+    with pytest.raises(G2RError, match="template"):
+        S.load_judge("demo", template="fancy")
+
+
+def test_resolve_under_refuses_escapes(tmp_path):
+    root = tmp_path / "runs"
+    (root / "a" / "b").mkdir(parents=True)
+    (tmp_path / "secret").mkdir()
+    (root / "link").symlink_to(tmp_path / "secret", target_is_directory=True)
+    assert S.resolve_under(root, "a") == (root / "a").resolve()
+    assert S.resolve_under(root, "a/b") == (root / "a" / "b").resolve()
+    assert S.resolve_under(root, "a/../a") == (root / "a").resolve()
+    for bad in ["", "  ", "..", "../secret", "a/../../secret", "/etc", str(tmp_path / "secret"), "link", "link/x",
+                ".", "~/x", "a\x00b"]:
+        with pytest.raises(G2RError):
+            S.resolve_under(root, bad)
+    assert S.list_runs(root) == ["a"]  # the symlink escaping the root is not listed
+    assert S.list_runs(tmp_path / "missing") == []
+
+
+def test_runs_root_from_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("G2R_RUNS_ROOT", str(tmp_path))
+    assert S.runs_root() == tmp_path.resolve()
+    monkeypatch.delenv("G2R_RUNS_ROOT")
+    assert S.runs_root() == (Path.cwd() / "runs").resolve()
+
+
+def test_views_figures_and_exports(demo_run):
+    j, exs, run = demo_run
+    for ex, r in zip(exs, run.examples):
+        for gran in ("token", "word"):
+            v = S.inspect_view(r, "grad_x_input", "rewards", gran, ex.meta)
+            assert v.values.shape == (len(r.criteria) + 1, len(v.units))
+            # the Σ row is the dense reward (sums to the sparse reward) and the column sums of the
+            # criterion rows (reward shares) equal it
+            assert v.values[-1].sum() == pytest.approx(r.sparse_reward)
+            assert v.values[:-1].sum(0) == pytest.approx(v.values[-1])
+            assert sum(len(g) for g in v.groups) == len(r.tokens)
+    ex, r = next((e, x) for e, x in zip(exs, run.examples) if any(e.meta["truth_spans"]))
+    sm = S.summary(r, "grad_x_input", ex.meta)
+    assert sm.conserved and sm.sparse == r.sparse_reward
+    assert sm.checker_score == ex.meta["checker_score"]
+    assert sm.checker_agreement == (sum(c.verdict == z for c, z in zip(r.criteria, ex.meta["checker"])),
+                                    len(r.criteria))
+    assert S.summary(r, "grad_x_input").checker_agreement is None
+    ct = S.criteria_table(r, "grad_x_input", meta=ex.meta)
+    assert list(ct["criterion"]) == [c.text for c in r.criteria] and list(ct["kind"]) == ex.meta["kinds"]
+    assert list(ct["checker"]) == ["✓" if z else "✗" for z in ex.meta["checker"]]
+    top0 = r.top_tokens("grad_x_input", 0, 3)
+    assert ct["top tokens"][0] == ", ".join(S._tok_label(t) for t, _ in top0)
+    assert "top words" in S.criteria_table(r, "grad_x_input", S.inspect_view(r, "grad_x_input", granularity="word"))
+    v = S.inspect_view(r, "grad_x_input", "scores", "token", ex.meta)
+    n_truth = int(v.truth.sum())
+    fig = S.heatmap_figure(v)
+    assert n_truth > 0 and len(fig.layout.shapes) == n_truth
+    assert np.nanmax(np.abs(np.asarray(fig.data[0].z, dtype=float))) == pytest.approx(1.0)
+    df = v.to_frame()
+    assert len(df) == v.values.size and df["checker_truth"].sum() == n_truth
+    cv = S.compare_view(r, ["grad_x_input", "random"], 0, "alphas", "word", ex.meta)
+    assert cv.row_labels == ["grad_x_input", "random"] and cv.values.sum(1) == pytest.approx([1.0, 1.0])
+    assert S.compare_view(r, ["grad_x_input"], None, "scores", "token").value_name == "rewards"
+    with pytest.raises(G2RError):
+        S.inspect_view(r, "grad_x_input", "logits")
+    with pytest.raises(G2RError):
+        S.inspect_view(r, "grad_x_input", "scores", "sentence")
+    # re-tempering keeps conservation
+    hot = S.with_tau(run, 5.0, "relative")
+    assert hot.provenance["tau"] == 5.0
+    for a, b in zip(run.examples, hot.examples):
+        assert sum(b.methods["grad_x_input"].rewards) == pytest.approx(a.sparse_reward)
+    # HTML: escaped, self-contained (no CDN)
+    evil = r.__class__(**{**r.__dict__, "response": "<b>x</b>" + r.response[8:]})
+    h = S.text_html(S.inspect_view(evil, "grad_x_input"), 0, evil)
+    assert "<b>" not in h and "&lt;" in h and "&gt;" in h
+    doc = S.html_document("t <x>", [("h2", "a&b"), fig, df.head(3), "<p>raw</p>"], run.provenance)
+    assert "<script src" not in doc and doc.count("<script type='text/javascript'>") == 1
+    assert "t &lt;x&gt;" in doc and "a&amp;b" in doc and "<p>raw</p>" in doc
+    assert json.loads(S.to_json({"x": float("nan")})) == {"x": None}
+    k_truth = next(k for k, s in enumerate(ex.meta["truth_spans"]) if s)
+    loc = S.localisation_table(r, ["grad_x_input", "random"], k_truth, ex.meta)
+    assert list(loc["method"]) == ["grad_x_input", "random"] and (loc["n_truth"] > 0).all()
+
+
+def test_deletion_and_lens_figures(demo_run):
+    from g2r_lens import analysis as A
+
+    j, exs, run = demo_run
+    curves = A.deletion_curves(j, exs[0], run.examples[0], 0, ["grad_x_input"], steps=2)
+    fig = S.deletion_figure(curves, "t")
+    assert [tr.name.split(" · ")[0] for tr in fig.data] == ["grad_x_input", "random order"]
+    assert len(S.deletion_table(curves)) == sum(len(c.counts) for c in curves.values())
+    table = A.lens_table(A.lens_records(run.examples, "grad_x_input", metas=[e.meta for e in exs]), 1)
+    g = table["group"].iloc[0]
+    lf = S.lens_figure(table, g)
+    assert {tr.type for tr in lf.data} == {"bar"}
+    mat = A.agreement_matrix({"a": [1, 2, 3], "b": [3, 2, 1]})
+    af = S.agreement_figure(mat, "t")
+    assert af.data[0].z[0][1] == pytest.approx(-1.0)
+    # the JSON export takes everything a view shows
+    view = S.inspect_view(run.examples[0], "grad_x_input", "scores", "word", exs[0].meta)
+    js = json.loads(S.to_json({"run": run, "view": view, "spearman": mat, "lens": table.head(3), "deletion": curves,
+                               "x": np.float32(np.nan), "flag": np.bool_(True)}))
+    assert js["run"]["format"] == "g2r_lens.attribution/1" and len(js["run"]["examples"]) == len(exs)
+    assert js["view"]["units"] == view.units and len(js["view"]["values"]) == len(view.row_labels)
+    assert js["spearman"]["a"]["b"] == pytest.approx(-1.0)
+    assert len(js["lens"]) == min(3, len(table)) and set(js["lens"][0]) >= {"phrase", "mean", "n"}
+    assert js["deletion"]["grad_x_input"]["aopc"] == pytest.approx(curves["grad_x_input"].aopc)
+    assert js["x"] is None and js["flag"] is True
+
+
+def test_attribute_chunked_progress(demo_run):
+    j, exs, _ = demo_run
+    seen = []
+    run = S.attribute_chunked(j, exs[:2], ["uniform"], chunk_size=1, progress=lambda f, m: seen.append(f))
+    assert [e.id for e in run.examples] == [e.id for e in exs[:2]]
+    assert seen == [0.5, 1.0]
+    with pytest.raises(G2RError, match="unique"):
+        S.attribute_chunked(j, [exs[0], exs[0]], ["uniform"])
+    with pytest.raises(G2RError, match="no examples"):
+        S.attribute_chunked(j, [], ["uniform"])
+    assert isinstance(exs[0], Example)
+
+
+# ================================================================== the g2r app command
+def test_g2r_app_command(tmp_path, monkeypatch):
+    import subprocess
+
+    from g2r_lens import cli
+
+    args = cli.build_parser().parse_args(["app", "--runs-root", str(tmp_path), "--port", "8765"])
+    cmd, env = cli.app_command(args)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and Path(cmd[4]) == Path(APP)
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--server.headless") + 1] == "true"
+    assert cmd[cmd.index("--server.port") + 1] == "8765"
+    assert env["G2R_RUNS_ROOT"] == str(tmp_path.resolve())
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda c, env=None: calls.append((c, env)) or 0)
+    assert cli.main(["app", "--runs-root", str(tmp_path)]) == 0
+    assert calls and calls[0][1]["G2R_RUNS_ROOT"] == str(tmp_path.resolve())
+    assert os.environ.get("G2R_RUNS_ROOT") != "should-not-leak"

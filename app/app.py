@@ -4,8 +4,9 @@
     streamlit run app/app.py     # the same, by hand
 
 Pages: Inspect (one response, one method), Compare (several methods, agreement, deletion curves,
-checker truth), Lens (what a judge credits over many responses), Runs (RL runs, once `g2r train`
-exists). The judge is chosen in the sidebar and loaded once per session (``st.cache_resource``).
+checker truth), Lens (what a judge credits over many responses), Runs (`g2r train` run folders
+under the runs root: learning curves with seed bands, saved samples' token rewards).
+The judge is chosen in the sidebar and loaded once per session (``st.cache_resource``).
 """
 
 from __future__ import annotations

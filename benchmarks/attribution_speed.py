@@ -494,12 +494,17 @@ def markdown(R: dict[str, Any]) -> str:
              "`LLMGradientAttribution` with the baseline token = the judge's neutral token "
              f"(id {R['settings']['neutral_id']}): with the response-span mask, captum's baseline input replaces "
              "exactly the response tokens and keeps the prompt, i.e. our `baseline=\"neutral\"`. Both use "
-             "Gauss-Legendre quadrature and the same internal batch size. So the user-facing captum route computes "
-             "the identical quantity; no separate raw `LayerIntegratedGradients` comparison was needed.")
+             "Gauss-Legendre quadrature and the same `internal_batch_size`; captum's passes cannot span pairs, so "
+             "each of its passes holds min(steps, internal batch) rows of one pair, while ours packs rows of "
+             "several pairs up to the internal batch (hence ours' larger IG memory). So the user-facing captum "
+             "route computes the identical quantity; no separate raw `LayerIntegratedGradients` comparison was "
+             "needed.")
     L.append("- Value agreement: per pair `max_t |ours - captum| / max_t |captum|`, maximum over pairs.")
     L.append("- Memory: each mode once in its own process, no warm-up, run before the timing; "
              + ("the mode's peak RSS (kernel high-water mark `VmHWM`, reset after set-up; `ru_maxrss` is in the "
-                "JSON) and its increase over the RSS after set-up (model and data loaded). Ratios use the increase."
+                "JSON) and its increase over the RSS after set-up (model and data loaded). Ratios use the increase. "
+                "A backward pass keeps every layer's activations until it runs, a no-grad forward about one "
+                "layer's at a time, so the dense/verdict increase ratio grows with depth and batch size."
                 if R["device"]["type"] == "cpu" else
                 "`torch.cuda.max_memory_allocated` and its increase over the memory allocated after set-up. "
                 "Ratios use the increase."))
@@ -663,6 +668,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         "captum_over_ours_gxi": ratios["captum_over_ours_gxi"],
         "captum_over_ours_ig": ratios["captum_over_ours_ig"],
         "max_rel_diff_vs_captum": max_diff,
+        **{k: ratios[k] for k in ("captum_over_ours_ig16", "captum_over_ours_ig32", "dense_gc_over_verdict",
+                                  "dense_memory_over_verdict", "dense_gc_memory_over_verdict")},
         "ratios": ratios,
         "targets": targets,
         "max_rel_diff_by_comparison": diffs,

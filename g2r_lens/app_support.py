@@ -128,25 +128,15 @@ def attach_truth(example: Example, task: Any) -> Example:
 def examples_from_jsonl(data: bytes | str, max_examples: int = 500) -> list[Example]:
     """Examples from JSONL text (one ``{prompt, response, rubric}`` object a line), with line numbers
     in every error."""
+    from .examples import parse_examples_jsonl
+
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    out: list[Example] = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
+    out = parse_examples_jsonl(text, "uploaded file")[:max_examples]
+    for i, ex in enumerate(out):
         try:
-            d = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise G2RError(f"line {i} is not valid JSON ({e.msg})") from None
-        if not isinstance(d, dict):
-            raise G2RError(f"line {i}: expected a JSON object with prompt, response and rubric")
-        try:
-            ex = Example.from_dict(d, default_id=f"line{i}")
             ex.validate()
         except G2RError as e:
-            raise G2RError(f"line {i}: {e}") from None
-        out.append(ex)
-        if len(out) >= max_examples:
-            break
+            raise G2RError(f"example {ex.id}: {e}") from None
     if not out:
         raise G2RError("the file holds no examples")
     ids = [e.id for e in out]
@@ -811,3 +801,115 @@ def list_runs(root: str | os.PathLike) -> list[str]:
         except OSError:
             continue
     return out
+
+
+# ------------------------------------------------------------------------------- run folders
+RUN_CURVES = (("judge_reward", "train", "judge reward on the policy's own samples (train)"),
+              ("checker_score", "train", "checker score on the policy's own samples (train)"),
+              ("checker_score", "eval", "held-out checker score (test prompts, exact checker)"))
+
+
+def load_runs(root: str | os.PathLike, names: Sequence[str]) -> tuple[list[Any], list[str]]:
+    """The run folders ``names`` under ``root`` (:func:`g2r_lens.rl.plots.load_run`), each resolved
+    with :func:`resolve_under`; returns ``(runs, errors)`` with a plain message per refused or
+    unreadable folder, so one bad folder does not hide the others."""
+    from .rl.plots import load_run
+
+    runs, errs = [], []
+    for name in names:
+        try:
+            run = load_run(resolve_under(root, name))
+            for key in ("reward", "estimator", "judge"):
+                run.config.setdefault(key, "?")
+            run.name = name
+            runs.append(run)
+        except G2RError as e:
+            errs.append(f"{name}: {e}")
+        except (OSError, ValueError) as e:  # unreadable or malformed files
+            errs.append(f"{name}: could not read the run folder ({type(e).__name__}: {e})")
+    return runs, errs
+
+
+def run_arms(runs: Sequence[Any]) -> dict[str, list[Any]]:
+    """Runs grouped into arms (one per reward mode/estimator/judge and differing settings; seeds pooled)."""
+    from .rl.plots import group_arms
+
+    return group_arms(list(runs))
+
+
+def runs_curve_figures(arms: Mapping[str, Sequence[Any]], smooth: int = 1) -> list[go.Figure]:
+    """Learning curves per arm with 95% seed bands: judge reward and checker score (train) and the
+    held-out checker score (eval), via :func:`g2r_lens.rl.plots.curves_figure`."""
+    from .rl.plots import curves_figure
+
+    figs = []
+    for key, source, title in RUN_CURVES:
+        fig = curves_figure(dict(arms), key, source, title=title + (f", moving average {smooth}" if smooth > 1 else "")
+                            + "; mean over seeds, band = 95% CI", smooth=smooth if source == "train" else 1)
+        fig.update_layout(font=dict(family=FONT), height=360)
+        figs.append(fig)
+    return figs
+
+
+def runs_table(arms: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """One row per run: folder, arm, seed, steps logged, last judge reward / checker scores."""
+    rows = []
+    for label, runs in arms.items():
+        for r in runs:
+            last = r.metrics[-1] if r.metrics else {}
+            ev = r.evals[-1] if r.evals else {}
+            rows.append({"run": getattr(r, "name", r.path.name), "arm": label, "seed": r.config.get("seed"),
+                         "steps": int(last.get("step", 0)), "judge reward (last)": last.get("judge_reward"),
+                         "checker score (last)": last.get("checker_score"),
+                         "held-out checker (last eval)": ev.get("checker_score")})
+    return pd.DataFrame(rows)
+
+
+def runs_metrics_frame(arms: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """Every logged row of the runs (train metrics and evals) in one long table, tagged with run,
+    arm, seed and source (``train`` | ``eval``)."""
+    rows = []
+    for label, runs in arms.items():
+        for r in runs:
+            for source, data in (("train", r.metrics), ("eval", r.evals)):
+                for m in data:
+                    rows.append({"run": getattr(r, "name", r.path.name), "arm": label, "seed": r.config.get("seed"),
+                                 "source": source, **{k: v for k, v in m.items() if not isinstance(v, (list, dict))}})
+    return pd.DataFrame(rows)
+
+
+def run_samples(run: Any) -> dict[int, list[dict]]:
+    """The saved samples of a run (``samples.jsonl``) by step, steps ascending."""
+    from .rl.plots import read_samples
+
+    out: dict[int, list[dict]] = {}
+    for s in read_samples(run):
+        out.setdefault(int(s["step"]), []).append(s)
+    return dict(sorted(out.items()))
+
+
+def sample_html(sample: Mapping[str, Any]) -> str:
+    """A saved sample's response tokens coloured by their token rewards (blue positive, red
+    negative; hover shows the value), with its judge reward and checker score."""
+    from .viz import token_html
+
+    jr, cs, rw = sample.get("judge_reward"), sample.get("checker_score"), sample.get("reward")
+    head = " · ".join(f"{k} {'–' if v is None else f'{float(v):+.3f}'}"
+                      for k, v in (("judge reward", jr), ("checker score", cs), ("reward", rw)))
+    style = (f"<style>.toks{{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:14px;line-height:1.9;"
+             f"white-space:pre-wrap;padding:10px 14px;border:1px solid #e6e6e6;border-radius:10px;background:#fcfcfd}}"
+             f".tok{{border-radius:3px;padding:1px 0}}.tt{{font-family:{FONT};font-size:13px;color:#555;margin:4px 0}}"
+             "</style>")
+    title = (f"step {sample.get('step')} · sample {sample.get('index')} (group {sample.get('group')}) · "
+             f"{sample.get('reward_mode', '?')}/{sample.get('estimator', '?')} · {head}")
+    return style + token_html(list(sample.get("tokens", [])), list(sample.get("token_rewards", [])), title)
+
+
+def sample_table(sample: Mapping[str, Any]) -> pd.DataFrame:
+    """Token, token reward and advantage of each response token of a saved sample."""
+    toks = list(sample.get("tokens", []))
+    rew = list(sample.get("token_rewards", []))
+    adv = list(sample.get("advantages", []))
+    n = len(toks)
+    return pd.DataFrame({"t": range(n), "token": [_tok_label(t) for t in toks],
+                         "token reward": (rew + [None] * n)[:n], "advantage": (adv + [None] * n)[:n]})

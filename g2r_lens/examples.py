@@ -109,23 +109,32 @@ def sparse_reward(weights: Iterable[float], verdicts: Iterable[bool]) -> float:
     return sum(w for w, v in zip(weights, verdicts) if v) / denom
 
 
+def parse_examples_jsonl(text: str, source: str = "input", default_prefix: str = "line") -> list[Example]:
+    """Examples from JSONL text, one ``{prompt, response, rubric}`` object a line; every error names
+    ``source`` and the line number."""
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise G2RError(f"{source}:{i}: not valid JSON ({e.msg})") from None
+        if not isinstance(d, dict):
+            raise G2RError(f"{source}:{i}: expected a JSON object with prompt, response and rubric")
+        try:
+            out.append(Example.from_dict(d, default_id=f"{default_prefix}{i}"))
+        except G2RError as e:
+            raise type(e)(f"{source}:{i}: {e}") from None
+    return out
+
+
 def load_examples(path: str | Path) -> list[Example]:
     """Read examples from a JSONL file: one ``{prompt, response, rubric:[{criterion, weight}]}`` per line."""
     path = Path(path)
     if not path.exists():
         raise G2RError(f"examples file {str(path)!r} does not exist")
-    out = []
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise G2RError(f"{path}:{i}: not valid JSON ({e})") from None
-            if not isinstance(d, dict):
-                raise G2RError(f"{path}:{i}: expected a JSON object")
-            out.append(Example.from_dict(d, default_id=f"{path.stem}-{i}"))
+    out = parse_examples_jsonl(path.read_text(encoding="utf-8"), str(path), f"{path.stem}-")
     if not out:
         raise G2RError(f"examples file {str(path)!r} holds no examples")
     return out

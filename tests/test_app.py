@@ -234,23 +234,97 @@ def test_lens_page(monkeypatch):
     assert "upload a JSONL file first" in errors(at)
 
 
-def test_runs_page_reads_only_under_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    (root / "run-a").mkdir(parents=True)
-    (root / "run-a" / "metrics.jsonl").write_text("{}\n")
-    (root / "run-b").mkdir()
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (root / "escape").symlink_to(outside, target_is_directory=True)
-    monkeypatch.setenv("G2R_RUNS_ROOT", str(root))
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory):
+    """A runs root holding tiny real runs of the RL loop on a quick world (2 steps each): two seeds of
+    sparse/sparse and one of grad_x_input/grad2reward; plus a folder that is not a run."""
+    from g2r_lens.rl.trainer import TrainConfig, train
+    from g2r_lens.world.build import BuildConfig, build
+
+    world = tmp_path_factory.mktemp("appworld")
+    build(world, BuildConfig.quick())
+    root = tmp_path_factory.mktemp("runs")
+    base = dict(world=str(world), steps=2, prompts_per_step=2, group_size=2, max_new_tokens=8, eval_prompts=2,
+                eval_every=1, samples_every=1, samples_groups=1, checkpoint_every=0, attr_batch_size=16,
+                save_policy=False)
+    for name, reward, est, seed in (("sparse-0", "sparse", "sparse", 0), ("sparse-1", "sparse", "sparse", 1),
+                                    ("dense-0", "grad_x_input", "grad2reward", 0)):
+        train(TrainConfig(reward=reward, estimator=est, seed=seed, **base), root / name, progress=False)
+    (root / "notes").mkdir()
+    return root
+
+
+def test_runs_page_empty_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("G2R_RUNS_ROOT", str(tmp_path / "nothing-here"))
     at = new_app().run()
     at.switch_page("views/runs.py").run()
     no_exceptions(at)
-    assert any("g2r train" in i.value for i in at.info)
+    assert [t.value for t in at.title] == ["Runs"]
+    assert any("No run folders" in i.value for i in at.info)
+    assert not at.get("plotly_chart") and not at.multiselect
+
+
+def test_runs_page_curves_samples_and_exports(runs_root, monkeypatch):
+    monkeypatch.setenv("G2R_RUNS_ROOT", str(runs_root))
+    at = new_app().run()
+    at.switch_page("views/runs.py").run()
+    no_exceptions(at)
     ms = at.multiselect(key="runs_pick")
-    assert ms.options == ["run-a", "run-b"]
-    ms.set_value(["run-a"]).run()
-    assert any("metrics.jsonl" in m.value for m in at.markdown)
+    assert ms.options == ["dense-0", "notes", "sparse-0", "sparse-1"]
+    # "notes" has no config.json: refused with a message, the other runs still shown
+    assert "notes" in errors(at) and "not a run folder" in errors(at)
+    ms.set_value(["dense-0", "sparse-0", "sparse-1"]).run()
+    no_exceptions(at)
+    assert not at.error
+    specs = charts(at)
+    assert len(specs) == 3
+    titles = [sp["layout"]["title"]["text"] for sp in specs]
+    assert "judge reward" in titles[0] and "checker score" in titles[1] and "held-out" in titles[2]
+    names = [t.get("name") for t in specs[0]["data"] if t.get("name")]
+    assert any(n.startswith("sparse/sparse") and "(n=2)" in n for n in names)
+    assert any(n.startswith("grad_x_input/grad2reward") and "(n=1)" in n for n in names)
+    assert any(t.get("fill") == "toself" for t in specs[0]["data"])  # the seed band of the 2-seed arm
+    table = at.dataframe[0].value
+    assert sorted(table["run"]) == ["dense-0", "sparse-0", "sparse-1"]
+
+    # saved samples: step slider and sample slider over the chosen run
+    at.selectbox(key="runs_sample_run").set_value("dense-0").run()
+    assert at.select_slider(key="runs_step").options == ["1", "2"]
+    at.select_slider(key="runs_step").set_value(1).run()
+    at.slider(key="runs_sample").set_value(1).run()
+    no_exceptions(at)
+    from g2r_lens.rl.trainer import read_jsonl
+
+    want = [s for s in read_jsonl(runs_root / "dense-0" / "samples.jsonl") if s["step"] == 1][1]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Judge reward"] == f"{want['judge_reward']:+.3f}"
+    assert metrics["Checker score"] == f"{want['checker_score']:+.3f}"
+    tok_html = [h.proto.body for h in at.get("html") if 'class="toks"' in h.proto.body]
+    assert tok_html and tok_html[0].count('class="tok"') == len(want["tokens"])
+    assert "step 1 · sample 1" in tok_html[0]
+
+    # exports: the files are built from the same data
+    frame = S.runs_metrics_frame(S.run_arms(S.load_runs(runs_root, ["sparse-0", "sparse-1"])[0]))
+    assert set(frame["source"]) == {"train", "eval"} and set(frame["run"]) == {"sparse-0", "sparse-1"}
+    assert len(at.get("download_button")) == 3
+
+
+def test_runs_page_refuses_paths_outside_the_root(runs_root, tmp_path, monkeypatch):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    link_root = tmp_path / "root"
+    link_root.mkdir()
+    (link_root / "escape").symlink_to(runs_root / "sparse-0", target_is_directory=True)
+    monkeypatch.setenv("G2R_RUNS_ROOT", str(link_root))
+    at = new_app().run()
+    at.switch_page("views/runs.py").run()
+    no_exceptions(at)
+    assert any("No run folders" in i.value for i in at.info)  # the escaping symlink is not listed
+    for bad in ("../outside", str(runs_root / "sparse-0"), "escape", "", "~"):
+        runs, errs = S.load_runs(link_root, [bad])
+        assert not runs and errs, bad
+    runs, errs = S.load_runs(runs_root, ["sparse-0", "../x"])
+    assert [r.name for r in runs] == ["sparse-0"] and "outside the runs root" in errs[0]
 
 
 # ============================================================ app_support (library)
@@ -288,8 +362,8 @@ def test_examples_from_jsonl():
     line = json.dumps({"prompt": "p", "response": "r", "rubric": [{"criterion": "c", "weight": 1}]})
     exs = S.examples_from_jsonl((line + "\n\n" + line).encode())
     assert len(exs) == 2 and len({e.id for e in exs}) == 2
-    for text, msg in [("{bad", "line 1 is not valid JSON"), ("[1]", "line 1: expected a JSON object"),
-                      (line + "\n" + json.dumps({"prompt": "p", "response": " ", "rubric": ["c"]}), "line 2"),
+    for text, msg in [("{bad", "uploaded file:1: not valid JSON"), ("[1]", "uploaded file:1: expected a JSON object"),
+                      (line + "\n" + json.dumps({"prompt": "p", "response": " ", "rubric": ["c"]}), "example line2"),
                       ("", "no examples")]:
         with pytest.raises(G2RError, match=msg):
             S.examples_from_jsonl(text)

@@ -1,36 +1,89 @@
-"""Runs: RL training runs (learning curves per reward mode, saved samples). A placeholder until the
-explorer is wired to the RL loop (`g2r train`); run folders are only ever read under the runs root
-the app was given (:func:`g2r_lens.app_support.resolve_under`)."""
+"""Runs: RL training runs (`g2r train`): learning curves per reward mode with seed bands, and the token
+rewards of saved samples. Run folders are only ever read under the runs root the app was given
+(:func:`g2r_lens.app_support.resolve_under`)."""
 
 from __future__ import annotations
+
+import html
 
 import streamlit as st
 
 import lens_ui as U
 from g2r_lens import app_support as S
-from g2r_lens.errors import G2RError
 
 U.page_header("Runs", "RL runs trained with sparse and dense judge rewards: learning curves per reward mode "
                       "with seed bands, and the token rewards of saved samples.")
 
 root = S.runs_root()
-st.info("This page is a placeholder: learning curves of `g2r train` runs will appear here once the explorer is "
-        "wired to the RL loop. It will show, for the run folders you choose under the runs root, learning curves "
-        "per reward mode with seed bands (judge reward and checker score), and let you step through saved samples "
-        "and their token rewards.", icon=":material/construction:")
-st.markdown(f"**Runs root:** `{root}` — the only folder this page reads. Set it with "
-            "`g2r app --runs-root DIR` (or the `G2R_RUNS_ROOT` environment variable).")
+st.caption(f"Runs root: `{root}` — the only folder this page reads. Set it with `g2r app --runs-root DIR` "
+           "(or the `G2R_RUNS_ROOT` environment variable).")
 names = S.list_runs(root)
 if not names:
-    st.caption("No run folders under the root yet.")
+    st.info(f"No run folders under `{root}` yet. Train some with `g2r train --out {root}/NAME …`, then reload.",
+            icon=":material/folder_open:")
+    st.stop()
+
+c = st.columns([4, 1], vertical_alignment="bottom")
+chosen = c[0].multiselect("Run folders", names, default=names[: min(len(names), 6)], key="runs_pick",
+                          help="Runs with the same config apart from the seed are pooled into one curve with a "
+                               "95% seed band.")
+smooth = c[1].number_input("Smoothing (train)", 1, 50, 1, key="runs_smooth",
+                           help="Moving average over this many steps for the train curves.")
+if not chosen:
+    st.info("Choose one or more run folders.")
+    st.stop()
+
+runs, errs = S.load_runs(root, chosen)
+for e in errs:
+    st.error(e, icon=":material/block:")
+if not runs:
+    st.stop()
+
+arms = S.run_arms(runs)
+table = S.runs_table(arms)
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={k: st.column_config.NumberColumn(format="%+.3f") for k in table.columns
+                            if k.endswith(")")})
+
+# ---- learning curves
+st.subheader("Learning curves")
+figs = S.runs_curve_figures(arms, smooth=int(smooth))
+for i, fig in enumerate(figs):
+    st.plotly_chart(fig, key=f"runs_curve_{i}", config={"displayModeBar": False, "responsive": True})
+
+# ---- saved samples
+st.subheader("Saved samples")
+by_name = {r.name: r for r in runs}
+s = st.columns([2, 3, 2])
+pick = s[0].selectbox("Run", list(by_name), key="runs_sample_run")
+samples = S.run_samples(by_name[pick])
+sample = None
+if not samples:
+    st.caption(f"`{pick}` saved no samples (`samples_every` was 0, or no step has run yet).")
 else:
-    chosen = st.multiselect("Run folders", names, key="runs_pick")
-    for name in chosen:
-        try:
-            folder = S.resolve_under(root, name)
-        except G2RError as e:
-            st.error(str(e))
-            continue
-        files = sorted(p.name for p in folder.iterdir())[:50]
-        kind = "a run folder (config.json)" if (folder / "config.json").is_file() else "no config.json"
-        st.markdown(f"**{name}** · {kind} · {len(files)} entries: " + ", ".join(f"`{f}`" for f in files))
+    steps = list(samples)
+    step = steps[0] if len(steps) == 1 else s[1].select_slider("Step", options=steps, value=steps[-1],
+                                                                key="runs_step")
+    group = samples[step]
+    idx = 0 if len(group) == 1 else s[2].slider("Sample", 0, len(group) - 1, 0, key="runs_sample")
+    sample = group[idx]
+    k = st.columns(4)
+    k[0].metric("Judge reward", "–" if sample.get("judge_reward") is None else f"{sample['judge_reward']:+.3f}")
+    k[1].metric("Checker score", "–" if sample.get("checker_score") is None else f"{sample['checker_score']:+.3f}")
+    k[2].metric("Reward (mode)", f"{sample.get('reward', float('nan')):+.3f}",
+                help=f"reward mode {sample.get('reward_mode')}; Σ of the token rewards")
+    k[3].metric("Σ token rewards", f"{sum(sample.get('token_rewards', [])):+.3f}")
+    st.markdown(f"**Prompt.** {html.escape(str(sample.get('prompt', '')))}")
+    st.html(S.sample_html(sample))
+    st.caption("Blue tokens earned positive token reward, red negative; hover a token for its value.")
+    with st.expander("Token rewards and advantages"):
+        st.dataframe(S.sample_table(sample), hide_index=True, width="stretch")
+
+U.downloads(
+    "g2r-runs",
+    json_fn=lambda: S.to_json({"root": str(root), "runs": table, "metrics": S.runs_metrics_frame(arms),
+                               "configs": {r.name: r.config for r in runs}, "sample": sample}),
+    csv_fn=lambda: S.runs_metrics_frame(arms).to_csv(index=False),
+    html_fn=lambda: S.html_document("g2r lens · RL runs", [table, *figs]
+                                    + ([("h2", f"Saved sample of {pick}"), S.sample_html(sample)] if sample else [])),
+    key="runs_dl")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 import json
 import math
 import os
@@ -139,6 +140,12 @@ class Judge:
 
     Parameters are frozen (``requires_grad_(False)``): attribution only ever differentiates with
     respect to the input embeddings, so no parameter gradient is ever computed or stored.
+
+    Batches are right-padded by default. With left padding, the query rows of pad positions see no
+    key at all; fused attention kernels can return NaN for such rows, and in the backward pass a
+    NaN there reaches the real positions' gradients (seen with a bf16 judge on a GPU). Right padding
+    never leaves a row without keys. Position ids are explicit, so either side gives the same
+    numbers (tested).
     """
 
     def __init__(
@@ -148,7 +155,7 @@ class Judge:
         template: JudgeTemplate | None = None,
         *,
         name: str | None = None,
-        padding_side: str = "left",
+        padding_side: str = "right",
         max_length: int | None = None,
         truncation: str = "error",
         gradient_checkpointing: bool = False,
@@ -159,6 +166,7 @@ class Judge:
             raise ValueError("truncation must be 'error' (refuse) or 'response' (cut the response's tail)")
         self.model = model.eval()
         self.model.requires_grad_(False)
+        self._attn_lock = threading.RLock()  # eager_attention switches a shared model (e.g. in the app)
         if gradient_checkpointing:
             # Trades one extra forward for activation memory on long inputs. Non-reentrant
             # checkpointing works with frozen parameters and gradients w.r.t. inputs_embeds.
@@ -211,8 +219,9 @@ class Judge:
         try:
             tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=dt, trust_remote_code=trust_remote_code)
-        except (OSError, ValueError, EnvironmentError) as e:
-            raise ModelLoadError(f"could not load a causal LM and tokenizer from {path!r}: {e}") from e
+        except Exception as e:  # any loader failure is a bad path / bad folder for the user
+            raise ModelLoadError(f"could not load a causal LM and tokenizer from {path!r}: "
+                                 f"{type(e).__name__}: {e}") from e
         model.to(dev)
         return cls(model, tok, template, name=path, **kwargs)
 
@@ -423,16 +432,17 @@ class Judge:
     @contextlib.contextmanager
     def eager_attention(self) -> Iterator[None]:
         """Switch to eager attention (needed to read attention weights) and back."""
-        cfg = self.model.config
-        prev = getattr(cfg, "_attn_implementation", None)
-        if prev == "eager":
-            yield
-            return
-        self.model.set_attn_implementation("eager")
-        try:
-            yield
-        finally:
-            self.model.set_attn_implementation(prev)
+        with self._attn_lock:
+            cfg = self.model.config
+            prev = getattr(cfg, "_attn_implementation", None)
+            if prev == "eager":
+                yield
+                return
+            self.model.set_attn_implementation("eager")
+            try:
+                yield
+            finally:
+                self.model.set_attn_implementation(prev)
 
     # ------------------------------------------------------------------ verdicts
     @torch.no_grad()

@@ -86,7 +86,7 @@ class ExampleResult:
         s = self.methods[method].scores[criterion]
         if s is None:
             return []
-        order = np.argsort(-np.asarray(s))[:k]
+        order = np.argsort(-np.asarray(s), kind="stable")[:k]  # ties: earliest token first
         return [(self.tokens[i], float(s[i])) for i in order]
 
 

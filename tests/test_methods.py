@@ -136,14 +136,14 @@ def test_attention_last_and_rollout_match_reference(judge, examples):
 def test_scores_independent_of_batch_and_padding(judges, examples, side):
     judge = judges[("llama", "chat")]
     methods = available_methods()
-    judge.padding_side = side
+    previous, judge.padding_side = judge.padding_side, side
     try:
         together = attribute(judge, examples, methods, attribute_false=True, batch_size=16, progress=False,
                              method_params={"integrated_gradients": {"n_steps": 8}})
         alone = attribute(judge, examples, methods, attribute_false=True, batch_size=1, progress=False,
                           method_params={"integrated_gradients": {"n_steps": 8}})
     finally:
-        judge.padding_side = "left"
+        judge.padding_side = previous
     for a, b in zip(together.examples, alone.examples):
         for m in methods:
             for sa, sb in zip(a.methods[m].scores, b.methods[m].scores):

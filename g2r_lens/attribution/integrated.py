@@ -78,7 +78,7 @@ def integrated_gradients(
     n_steps: int = 32,
     baseline: str | int = "zero",
     integration: str = "gausslegendre",
-    internal_batch_size: int = 64,
+    internal_batch_size: int = 16,  # rows per pass; on CPU 16 beat 64 in time and memory (benchmarks/)
 ) -> list[RowScores]:
     judge, batch = ctx.judge, ctx.batch
     if internal_batch_size < 1:

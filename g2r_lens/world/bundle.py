@@ -82,12 +82,13 @@ def world_examples(split: str = "test", n: int = 8, *, seed: int = 0,
     """``n`` examples from a split: sampled responses (cycling through ``modes``) with checker truth."""
     tasks = list(tasks) if tasks is not None else load_tasks(split)
     rng = random.Random(seed)
-    out = []
-    for i in range(n):
+    out: list[Example] = []
+    i = 0
+    while len(out) < n and i < 20 * n + 20:  # a sampler can return an empty response: draw again
         task = tasks[i % len(tasks)]
         mode = modes[i % len(modes)]
         resp = sample_response(task, rng, mode)
-        if not resp.strip():
-            continue
-        out.append(task_example(task, resp, mode=mode, id=f"{task.id}-{mode}-{i}"))
+        if resp.strip():
+            out.append(task_example(task, resp, mode=mode, id=f"{task.id}-{mode}-{i}"))
+        i += 1
     return out

@@ -127,7 +127,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if have_models():
         judge = load_judge(args.judge)
         examples = world_examples("test", args.n, seed=args.seed)
-        print(f"g2r demo: the bundled {args.judge} judge on {len(examples)} test examples of the bundled world",
+        which = {"judge": "external judge", "self": "self-judge (a frozen copy of the policy)"}[args.judge]
+        print(f"g2r demo: the bundled {which} on {len(examples)} test examples of the bundled world",
               file=sys.stderr)
     else:
         from .testing import DEMO_EXAMPLES, tiny_judge

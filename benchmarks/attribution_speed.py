@@ -579,8 +579,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
             raise SystemExit(f"unknown mode {m!r}; choose from {ALL_MODES}")
     if args.skip_captum:
         modes = [m for m in modes if not m.startswith("captum")]
-    command = " ".join(shlex.quote(x) for x in [".venv/bin/python", "benchmarks/attribution_speed.py",
-                                                 *(sys.argv[1:] if argv is None else argv)])
+    shown = list(sys.argv[1:] if argv is None else argv)
+    for i, a in enumerate(shown[:-1]):  # record --out relative to the repo (or as <out>), never a machine path
+        if a == "--out":
+            out_path = Path(shown[i + 1]).resolve()
+            shown[i + 1] = str(out_path.relative_to(ROOT)) if out_path.is_relative_to(ROOT) else "<out>"
+    command = " ".join(shlex.quote(x) for x in [".venv/bin/python", "benchmarks/attribution_speed.py", *shown])
     load_start = [round(x, 2) for x in os.getloadavg()]
     # Memory first, each mode in its own process, while this process is still small: a child started
     # by fork/vfork + exec inherits the parent's RSS high-water mark in ru_maxrss.

@@ -85,7 +85,7 @@ def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, 
     return {"methods": out, "n_examples": len(examples), "n_attributed_pairs": n_attr,
             "n_localisation_pairs": len(loc_pairs), "n_curve_pairs": min(max_curve_pairs, len(loc_pairs)),
             "verdict_seconds_per_pair": seconds["verdicts"] / max(1, sum(len(e.criteria) for e in run.examples)),
-            "wall_seconds": time.perf_counter() - t0, "judge": judge.name, "ig_steps": ig_steps}
+            "wall_seconds": time.perf_counter() - t0, "judge": which, "ig_steps": ig_steps}
 
 
 def markdown(res: dict) -> str:

@@ -39,6 +39,8 @@ import pandas as pd
 
 from .errors import G2RError
 from .examples import Example
+from .faithfulness import auroc, encode_pair, rankdata, replacement_id, rescore
+from .faithfulness import spearman as _spearman
 from .results import ExampleResult, MethodResult
 from .spans import token_mask_for_char_spans
 
@@ -202,31 +204,12 @@ def _method(example: ExampleResult, method: str) -> MethodResult:
 
 
 # --------------------------------------------------------------------------------- agreement
-def rankdata(x: Any) -> np.ndarray:
-    """Ranks 1..n, ties get the average of the ranks they span (like ``scipy.stats.rankdata``)."""
-    x = np.asarray(x, dtype=float)
-    n = len(x)
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    ranks = np.empty(n)
-    i = 0
-    while i < n:
-        j = i
-        while j + 1 < n and xs[j + 1] == xs[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return ranks
-
-
 def spearman(a: Any, b: Any) -> float:
     """Spearman rank correlation of two equally long vectors (NaN pairs dropped; NaN when either
     side is constant or fewer than two pairs remain)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise G2RError(f"cannot correlate {a.shape} with {b.shape} values")
-    from .faithfulness import spearman as _spearman
-
     ok = np.isfinite(a) & np.isfinite(b)
     return _spearman(a[ok], b[ok])
 
@@ -289,8 +272,6 @@ def localisation(values: Any, mask: Any, alpha: Any | None = None) -> dict[str, 
     (:func:`g2r_lens.faithfulness.auroc`); ``alpha_mass``: share of α on truth tokens (when ``alpha``
     is given). NaN everywhere when the mask is empty (e.g. non-local criteria).
     """
-    from .faithfulness import auroc
-
     v = np.asarray(values, dtype=float)
     m = np.asarray(mask, dtype=bool)
     n = int(m.sum())
@@ -348,52 +329,6 @@ def _counts(n: int, steps: int | Sequence[int]) -> list[int]:
     return counts
 
 
-def _replacement_id(judge: Any, replacement: int | None) -> int:
-    rep = judge.neutral_id if replacement is None else replacement
-    if isinstance(rep, bool) or not isinstance(rep, (int, np.integer)):
-        raise G2RError(f"replacement must be a token id, got {rep!r}")
-    rep = int(rep)
-    n_vocab = judge.model.get_input_embeddings().num_embeddings
-    if not 0 <= rep < n_vocab:
-        raise G2RError(f"replacement token id {rep} is outside the vocabulary (0..{n_vocab - 1})")
-    if rep == getattr(judge.tokenizer, "mask_token_id", None):
-        raise G2RError("the replacement must be a real token, not the [MASK] token a causal LM never saw")
-    return rep
-
-
-def _encoded(judge: Any, example: Example, k: int, n_tokens: int | None):
-    if not 0 <= k < len(example.rubric):
-        raise G2RError(f"criterion index {k} is out of range (the rubric has {len(example.rubric)} criteria)")
-    pair = judge.encode(example, k)
-    if n_tokens is not None:
-        if n_tokens > pair.n_response:
-            raise G2RError(f"the result has {n_tokens} response tokens but the judge encodes {pair.n_response}; "
-                           "was it computed with another judge?")
-        pair = pair.keep_response_tokens(n_tokens)
-    return pair
-
-
-def _rescore(judge: Any, jobs: list[tuple[Any, list[int]]], replacement: int, batch_size: int,
-             progress: Callable[[float], None] | None = None) -> list[tuple[float, float]]:
-    """``(log p(True), log p(False))`` of each ``(pair, response positions to replace)`` job."""
-    import torch
-
-    out: list[tuple[float, float]] = []
-    for s in range(0, len(jobs), batch_size):
-        pairs = []
-        for pair, positions in jobs[s:s + batch_size]:
-            ids = list(pair.input_ids)
-            for p in positions:
-                ids[pair.resp_start + p] = replacement
-            pairs.append(dataclasses.replace(pair, input_ids=ids))
-        with torch.no_grad():
-            lt, lf, _ = judge.verdict_logprobs(judge.collate(pairs))
-        out.extend(zip(lt.float().tolist(), lf.float().tolist()))
-        if progress is not None:
-            progress(min(1.0, (s + batch_size) / len(jobs)))
-    return out
-
-
 def deletion_curve(judge: Any, example: Example, criterion_index: int, order: Sequence[int],
                    steps: int | Sequence[int] = 10, replacement: int | None = None, *,
                    n_tokens: int | None = None, batch_size: int = 16,
@@ -418,8 +353,8 @@ def deletion_curve(judge: Any, example: Example, criterion_index: int, order: Se
 
 
 def _deletion(judge, example, k, orders, steps, replacement, *, n_tokens, batch_size, progress):
-    rep = _replacement_id(judge, replacement)
-    pair = _encoded(judge, example, k, n_tokens)
+    rep = replacement_id(judge, replacement)
+    pair = encode_pair(judge, example, k, n_tokens)
     T = pair.n_response
     jobs, index = [], []
     for name, order in orders.items():
@@ -430,7 +365,7 @@ def _deletion(judge, example, k, orders, steps, replacement, *, n_tokens, batch_
         for c in counts:
             jobs.append((pair, order[:c]))
         index.append((name, order, counts))
-    scored = _rescore(judge, jobs, rep, batch_size, progress)
+    scored = rescore(judge, jobs, rep, batch_size, progress)
     out, j = {}, 0
     for name, order, counts in index:
         part = scored[j:j + len(counts)]

@@ -11,20 +11,22 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
+from .errors import G2RError
 from .examples import Example
-from .judge import Judge
+from .judge import EncodedPair, Judge
 
 DEFAULT_FRACTIONS = tuple(i / 10 for i in range(1, 11))
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share their mean rank), 1-based."""
+def rankdata(x: Sequence[float]) -> np.ndarray:
+    """Ranks 1..n; ties share the mean of the ranks they span (like ``scipy.stats.rankdata``)."""
+    x = np.asarray(x, dtype=float)
     order = np.argsort(x, kind="mergesort")
     ranks = np.empty(len(x), dtype=float)
     xs = x[order]
@@ -45,7 +47,7 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    r = _ranks(s)
+    r = rankdata(s)
     return float((r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
@@ -67,7 +69,7 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2:
         return math.nan
-    ra, rb = _ranks(a), _ranks(b)
+    ra, rb = rankdata(a), rankdata(b)
     if ra.std() == 0 or rb.std() == 0:
         return math.nan
     return float(np.corrcoef(ra, rb)[0, 1])
@@ -92,7 +94,54 @@ class Curves:
         return float(np.mean([0.0] + [i - self.empty for i in self.insertion]))
 
 
+def replacement_id(judge: Judge, replacement: int | None) -> int:
+    """The token put in place of a removed response token: a real token of the vocabulary (the
+    judge's neutral token by default), never the ``[MASK]`` a causal LM never saw."""
+    rep = judge.neutral_id if replacement is None else replacement
+    if isinstance(rep, bool) or not isinstance(rep, (int, np.integer)):
+        raise G2RError(f"replacement must be a token id, got {rep!r}")
+    rep = int(rep)
+    n_vocab = judge.model.get_input_embeddings().num_embeddings
+    if not 0 <= rep < n_vocab:
+        raise G2RError(f"replacement token id {rep} is outside the vocabulary (0..{n_vocab - 1})")
+    if rep == getattr(judge.tokenizer, "mask_token_id", None):
+        raise G2RError("the replacement must be a real token, not the [MASK] token a causal LM never saw")
+    return rep
+
+
+def encode_pair(judge: Judge, example: Example, k: int, n_tokens: int | None = None) -> EncodedPair:
+    """``judge.encode(example, k)``, cut to the first ``n_tokens`` response tokens when a result was
+    computed with truncation."""
+    if not 0 <= k < len(example.rubric):
+        raise G2RError(f"criterion index {k} is out of range (the rubric has {len(example.rubric)} criteria)")
+    pair = judge.encode(example, k)
+    if n_tokens is not None:
+        if n_tokens > pair.n_response:
+            raise G2RError(f"the result has {n_tokens} response tokens but the judge encodes {pair.n_response}; "
+                           "was it computed with another judge?")
+        pair = pair.keep_response_tokens(n_tokens)
+    return pair
+
+
 @torch.no_grad()
+def rescore(judge: Judge, jobs: Sequence[tuple[EncodedPair, Sequence[int]]], replacement: int,
+            batch_size: int = 32, progress: Callable[[float], None] | None = None) -> list[tuple[float, float]]:
+    """``(log p(True), log p(False))`` of each ``(pair, response positions to replace)`` job, batched."""
+    out: list[tuple[float, float]] = []
+    for s in range(0, len(jobs), batch_size):
+        pairs = []
+        for pair, positions in jobs[s:s + batch_size]:
+            ids = list(pair.input_ids)
+            for p in positions:
+                ids[pair.resp_start + int(p)] = replacement
+            pairs.append(replace(pair, input_ids=ids))
+        lt, lf, _ = judge.verdict_logprobs(judge.collate(pairs))
+        out.extend(zip(lt.float().tolist(), lf.float().tolist()))
+        if progress is not None:
+            progress(min(1.0, (s + batch_size) / len(jobs)))
+    return out
+
+
 def perturbation_curves(
     judge: Judge,
     example: Example,
@@ -101,33 +150,19 @@ def perturbation_curves(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     replacement: int | None = None,
     batch_size: int = 32,
+    n_tokens: int | None = None,
 ) -> Curves:
     """Deletion and insertion curves of one (example, criterion) pair under one ranking."""
-    pair = judge.encode(example, criterion)
+    pair = encode_pair(judge, example, criterion, n_tokens)
     T = pair.n_response
     if len(scores) != T:
-        raise ValueError(f"{len(scores)} scores for {T} response tokens")
-    rep = judge.neutral_id if replacement is None else int(replacement)
+        raise G2RError(f"{len(scores)} scores for {T} response tokens")
+    rep = replacement_id(judge, replacement)
     order = np.argsort(-np.asarray(scores, dtype=float), kind="mergesort")
     ks = [max(1, math.ceil(f * T)) for f in fractions]
-    base = np.asarray(pair.input_ids)
-    variants = [base.copy()]  # unperturbed
-    empty = base.copy()
-    empty[pair.resp_start:pair.resp_end] = rep
-    variants.append(empty)
-    for k in ks:
-        d = base.copy()
-        d[pair.resp_start + order[:k]] = rep
-        variants.append(d)
-    for k in ks:
-        i = empty.copy()
-        i[pair.resp_start + order[:k]] = base[pair.resp_start + order[:k]]
-        variants.append(i)
-    from dataclasses import replace
-
-    vals: list[float] = []
-    for s in range(0, len(variants), batch_size):
-        pairs = [replace(pair, input_ids=v.tolist()) for v in variants[s:s + batch_size]]
-        vals.extend(judge.verdict_logprobs(judge.collate(pairs))[0].tolist())
+    jobs = [(pair, []), (pair, range(T))]  # unperturbed, every response token replaced
+    jobs += [(pair, order[:k]) for k in ks]  # deletion: the top k replaced
+    jobs += [(pair, order[k:]) for k in ks]  # insertion: only the top k restored
+    vals = [lt for lt, _ in rescore(judge, jobs, rep, batch_size)]
     n = len(ks)
     return Curves(list(fractions), vals[2:2 + n], vals[2 + n:2 + 2 * n], vals[0], vals[1])

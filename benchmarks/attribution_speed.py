@@ -40,7 +40,6 @@ import cProfile
 import gc
 import io
 import json
-import math
 import os
 import platform
 import pstats

@@ -132,7 +132,7 @@ def examples_from_jsonl(data: bytes | str, max_examples: int = 500) -> list[Exam
 
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     out = parse_examples_jsonl(text, "uploaded file")[:max_examples]
-    for i, ex in enumerate(out):
+    for ex in out:
         try:
             ex.validate()
         except G2RError as e:

@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from g2r_lens.world import (RESPONSE_MODES, Criterion, Task, analyze_response, check,  # noqa: E402
-                            generate_tasks, load_splits, make_criterion, make_splits,
+                            generate_tasks, load_splits, make_splits,
                             sample_response, scene_split, token_truth, write_splits)
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def test_splits_are_disjoint():
             if a < b:
                 assert not prompts[a] & prompts[b]
                 assert not scenes[a] & scenes[b]
-    for k, v in sp.items():
+    for k in sp:
         assert {scene_split(*s) for s in scenes[k]} == {k}
     # another seed's test split never meets this seed's train split
     other = {t.prompt for t in generate_tasks(60, seed=1, split="test")}

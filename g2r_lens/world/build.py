@@ -41,7 +41,7 @@ from ..examples import Example
 from ..judge import Judge
 from .bundle import DATA_DIR, WORLD_TEMPLATE
 from .checker import check
-from .tasks import ADVERSARIAL_MODES, Task, generate_tasks, sample_response, write_splits, read_tasks
+from .tasks import Task, sample_response, write_splits, read_tasks
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"

@@ -43,12 +43,12 @@ def judge_quality(data: str | Path | None = None, n_tasks: int = 100, seed: int 
     tasks = load_tasks("test", data / "tasks")[:n_tasks]
     rng = random.Random(seed)
     examples = []
-    for i, t in enumerate(tasks):
+    for t in tasks:
         for mode in (*ORDINARY, *ADVERSARIAL_MODES):
             r = sample_response(t, rng, mode)
             if r.strip():
                 examples.append(task_example(t, r, mode=mode, id=f"{t.id}-{mode}"))
-    for i, (t, r) in enumerate(zip(tasks, policy_samples(data, tasks, seed))):
+    for t, r in zip(tasks, policy_samples(data, tasks, seed)):
         if r.strip():
             examples.append(task_example(t, r, mode="policy", id=f"{t.id}-policy"))
     out: dict[str, Any] = {"n_tasks": len(tasks), "n_responses": len(examples), "seed": seed, "judges": {}}

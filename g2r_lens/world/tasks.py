@@ -54,7 +54,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 __all__ = [
     "NAMES", "EVENTS", "PLACES", "WEEKDAYS", "ITEMS", "AVOID_TOPICS", "RUDE_WORDS", "GREETINGS",

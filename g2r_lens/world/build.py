@@ -424,25 +424,30 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
         (out / "build_config.json").write_text(json.dumps(asdict(cfg)))
         proc = subprocess.Popen([sys.executable, "-m", "g2r_lens.world.build", "--judge-base", str(out)])
 
-    # 3-4. policy (skipped when complete, e.g. when a build resumes)
-    from transformers import AutoModelForCausalLM
+    try:
+        # 3-4. policy (skipped when complete, e.g. when a build resumes)
+        from transformers import AutoModelForCausalLM
 
-    if _is_done(out / "policy", cfg):
-        policy = AutoModelForCausalLM.from_pretrained(out / "policy")
-    else:
-        policy = train_policy(out, cfg, tok, train_tasks, log)
-        _done(out / "policy")
-    pj = Judge(policy, tok, WORLD_TEMPLATE)
-    true_id, false_id, pad = pj.true_id, pj.false_id, tok.pad_token_id
-    jd_stream = _responses(train_tasks, random.Random(cfg.seed + 2), JUDGE_MODES)
-    hard_rng = random.Random(cfg.seed + 3)
+        if _is_done(out / "policy", cfg):
+            policy = AutoModelForCausalLM.from_pretrained(out / "policy")
+        else:
+            policy = train_policy(out, cfg, tok, train_tasks, log)
+            _done(out / "policy")
+        pj = Judge(policy, tok, WORLD_TEMPLATE)
+        true_id, false_id, pad = pj.true_id, pj.false_id, tok.pad_token_id
+        jd_stream = _responses(train_tasks, random.Random(cfg.seed + 2), JUDGE_MODES)
+        hard_rng = random.Random(cfg.seed + 3)
 
-    # 4b. hardening data for the external judge: the final policy's own samples, checker-labelled
-    hard_tasks = [rng.choice(train_tasks) for _ in range(cfg.hardening_responses)]
-    samples = sample_policy(policy, tok, [t.prompt for t in hard_tasks], max_new_tokens=cfg.max_new_tokens,
-                            temperature=1.0, seed=cfg.seed + 7)
-    hard = [(t, r, "policy") for t, r in zip(hard_tasks, samples) if r.strip()]
-    policy_score = sum(check(t, r).score for t, r, _ in hard) / max(1, len(hard))
+        # 4b. hardening data for the external judge: the final policy's own samples, checker-labelled
+        hard_tasks = [rng.choice(train_tasks) for _ in range(cfg.hardening_responses)]
+        samples = sample_policy(policy, tok, [t.prompt for t in hard_tasks], max_new_tokens=cfg.max_new_tokens,
+                                temperature=1.0, seed=cfg.seed + 7)
+        hard = [(t, r, "policy") for t, r in zip(hard_tasks, samples) if r.strip()]
+        policy_score = sum(check(t, r).score for t, r, _ in hard) / max(1, len(hard))
+    except BaseException:  # interrupted or failed: do not leave the judge process running
+        if proc is not None:
+            proc.terminate()
+        raise
 
     # 5. external judge: base stage (5a), then hardening on a mix that includes the policy's samples
     if proc is not None:
@@ -450,8 +455,6 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
             raise RuntimeError("the external judge's base stage failed (see its output above)")
     elif not _is_done(out / "judge_base", cfg):
         train_judge_base(out, cfg)
-    from transformers import AutoModelForCausalLM
-
     judge = AutoModelForCausalLM.from_pretrained(out / "judge_base")
     log.extend(json.loads((out / "judge_base" / "log.json").read_text()))
     jj = Judge(judge, tok, WORLD_TEMPLATE)

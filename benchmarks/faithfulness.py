@@ -28,7 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from g2r_lens import attribute  # noqa: E402
+from g2r_lens import attribute, get_method  # noqa: E402
 from g2r_lens.faithfulness import auroc, perturbation_curves, precision_at_k, spearman  # noqa: E402
 from g2r_lens.spans import token_mask_for_char_spans  # noqa: E402
 from g2r_lens.world.bundle import load_judge, world_examples  # noqa: E402
@@ -80,7 +80,8 @@ def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, 
     for m in METHODS:
         row = {key: nanmean(v) for key, v in stats[m].items() if not key.startswith("kind:")}
         row["auroc_by_kind"] = {key[5:]: nanmean(v) for key, v in stats[m].items() if key.startswith("kind:")}
-        row["seconds_per_pair"] = seconds[m] / max(1, n_attr)
+        shared = seconds["gradient_pass"] if get_method(m).family == "gradient" else 0.0
+        row["seconds_per_pair"] = (seconds[m] + shared) / max(1, n_attr)
         out[m] = row
     return {"methods": out, "n_examples": len(examples), "n_attributed_pairs": n_attr,
             "n_localisation_pairs": len(loc_pairs), "n_curve_pairs": min(max_curve_pairs, len(loc_pairs)),

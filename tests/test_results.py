@@ -39,6 +39,8 @@ def test_provenance(run):
     assert p["seed"] == 7 and p["dtype"] == "float32"
     assert p["methods"]["integrated_gradients"]["n_steps"] == 4
     assert p["methods"]["integrated_gradients"]["baseline"] == "zero"
+    # the forward + backward shared by the gradient methods is timed on its own
+    assert p["seconds"]["gradient_pass"] > 0 and set(p["methods"]) <= set(p["seconds"])
 
 
 def test_json_round_trip(run, tmp_path):

@@ -153,8 +153,8 @@ class Scorer:
                             method_params={method: self.method_params} if self.method_params else None,
                             progress=False)
             wall = time.perf_counter() - t0
-            # core.attribute counts the verdict forward (and, for gradient methods, the backward
-            # that shares it) as "verdicts"; the rest is scoring, softmax and bookkeeping.
+            # core.attribute times the verdict share ("verdicts") apart from the forward + backward the
+            # gradient methods share ("gradient_pass"), which counts as attribution here.
             secs["judge"] = float(run.provenance["seconds"]["verdicts"])
             t1 = time.perf_counter()
             for i, er in zip(live, run.examples):

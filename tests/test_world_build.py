@@ -9,7 +9,7 @@ import torch
 from g2r_lens.world import bundle
 from g2r_lens.world.build import BuildConfig, build, judge_item, judge_logits
 from g2r_lens.world.bundle import have_models, load_judge, world_examples
-from g2r_lens.world.tasks import generate_tasks, sample_response
+from g2r_lens.world import generate_tasks, sample_response
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,19 @@
-"""The bundled rubric world: task generator, response sampler and exact checker.
+"""The bundled rubric world: vocabulary, task schema, generator, response sampler and exact checker.
 
-Pure Python (no torch). See :mod:`g2r_lens.world.tasks` for the world and
-:mod:`g2r_lens.world.checker` for the checker's conventions.
+Modules, each importing only those above it: :mod:`~g2r_lens.world.vocab` (words),
+:mod:`~g2r_lens.world.schema` (criteria, tasks, task files), :mod:`~g2r_lens.world.checker` (the
+exact checker; its conventions are in its docstring), :mod:`~g2r_lens.world.prompts` (task
+generator, splits) and :mod:`~g2r_lens.world.responses` (response sampler). These are pure Python;
+the models live in :mod:`~g2r_lens.world.bundle` (the shipped world) and
+:mod:`~g2r_lens.world.build` (rebuilding it).
 """
 
 from .checker import (MAX_SENTENCE_WORDS, MIN_SENTENCE_WORDS, VERBS, CheckResult, CriterionCheck,
                       Sentence, Word, analyze_response, check, token_truth)
-from .tasks import (ADVERSARIAL_MODES, CHECKS, CRITERION_TEMPLATES, KINDS, RESPONSE_MODES,
-                    SPLIT_FILES, SPLITS, Criterion, Task, generate_tasks, load_splits,
-                    make_criterion, make_splits, read_tasks, response_modes, sample_response,
-                    scene_split, write_splits)
+from .prompts import generate_tasks, make_splits, scene_split, write_splits
+from .responses import ADVERSARIAL_MODES, RESPONSE_MODES, response_modes, sample_response
+from .schema import SPLIT_FILES, SPLITS, Criterion, Task, load_splits, make_criterion, read_tasks
+from .vocab import CHECKS, CRITERION_TEMPLATES, KINDS
 
 __all__ = [
     "Criterion", "Task", "make_criterion", "generate_tasks", "make_splits", "write_splits",

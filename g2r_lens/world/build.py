@@ -41,7 +41,9 @@ from ..examples import Example
 from ..judge import Judge
 from .bundle import DATA_DIR, WORLD_TEMPLATE
 from .checker import check
-from .tasks import Task, sample_response, write_splits, read_tasks
+from .prompts import write_splits
+from .responses import sample_response
+from .schema import Task, read_tasks
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"

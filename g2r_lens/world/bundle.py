@@ -18,7 +18,8 @@ from ..errors import G2RError
 from ..examples import Example
 from ..judge import Judge, JudgeTemplate
 from .checker import check
-from .tasks import Task, read_tasks, sample_response
+from .responses import sample_response
+from .schema import Task, read_tasks
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

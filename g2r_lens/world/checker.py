@@ -64,7 +64,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from .tasks import GREETINGS, NAMES, PEOPLE_NOUNS, WEEKDAYS, Criterion, Task
+from .schema import Criterion, Task
+from .vocab import GREETINGS, NAMES, PEOPLE_NOUNS, WEEKDAYS
 
 __all__ = ["VERBS", "MIN_SENTENCE_WORDS", "MAX_SENTENCE_WORDS", "Word", "Sentence",
            "CriterionCheck", "CheckResult", "analyze_response", "check", "token_truth"]

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import torch
 
 from .bundle import DATA_DIR, WORLD_TEMPLATE, load_tasks, task_example
-from .tasks import ADVERSARIAL_MODES, sample_response
+from .responses import ADVERSARIAL_MODES, sample_response
 
 ORDINARY = ("good", "noisy")
 

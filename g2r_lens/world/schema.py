@@ -1,0 +1,199 @@
+"""The schema of the world: criteria, tasks, and task files (JSONL, one task per line).
+
+A **task** is an instruction-like prompt plus a rubric of 3-6 weighted True/False criteria::
+
+    Write a note to Maya about the picnic at the park on Friday. Say that 7 people are coming.
+    Do not mention the rain. Use at most 3 sentences.
+
+    +2.0  required          The response mentions the picnic.
+    +1.5  prompt_dependent  The response states the number of people given in the prompt.
+    +1.0  prompt_dependent  The response greets the person named in the prompt.
+    -2.0  forbidden         The response mentions the rain.
+    +1.0  nonlocal          The response uses at most 3 sentences.
+
+Criterion kinds (``Criterion.kind``):
+
+- ``required``: positive weight, names the content it wants ("mentions the picnic");
+- ``forbidden``: negative weight, the criterion is *satisfied* when the bad content is present
+  ("mentions the rain", "contains a rude word"); its weight then subtracts from the score;
+- ``prompt_dependent``: positive weight, the criterion text does not contain the answer but refers
+  to the prompt ("greets the person named in the prompt", "states the number of people given in
+  the prompt", "gives the day named in the prompt", "names the place given in the prompt"), so a
+  judge must read the prompt (two hops);
+- ``nonlocal``: positive weight, a property of the whole response (at most N sentences, at most N
+  words, the day mentioned before the place); no response characters are its "truth".
+
+Every criterion carries a machine-readable ``spec`` with one fixed schema
+``{"check": str, "words": list[str], "n": int}`` (the same keys on every row, so Arrow / HF
+``datasets`` read the JSONL without schema conflicts); :mod:`g2r_lens.world.checker` interprets it
+exactly and marks the characters that make each local criterion true.
+
+Every rubric has 3-6 criteria, at least one ``nonlocal``, at least one ``prompt_dependent`` and at
+least one positive weight. The templates per kind are fixed (see ``CRITERION_TEMPLATES``).
+
+Task files are written one task per line (:func:`write_tasks`);
+``datasets.load_dataset("json", data_files=...)`` reads them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .vocab import CHECKS, CRITERION_TEMPLATES, DEFAULT_KIND, KINDS, PEOPLE_NOUNS, RUDE_WORDS
+
+__all__ = ["SPLITS", "SPLIT_FILES", "norm_split", "Criterion", "Task", "make_criterion",
+           "write_tasks", "read_tasks", "load_splits"]
+
+SPLITS = ("train", "validation", "test")
+SPLIT_FILES = {"train": "train.jsonl", "validation": "validation.jsonl", "test": "test.jsonl"}
+_SPLIT_ALIASES = {"train": "train", "val": "validation", "valid": "validation",
+                  "validation": "validation", "dev": "validation", "test": "test"}
+
+
+def norm_split(split: str) -> str:
+    """The canonical split name (``"val"``, ``"dev"``... are accepted)."""
+    try:
+        return _SPLIT_ALIASES[split.lower()]
+    except KeyError:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}") from None
+
+
+def _norm_spec(spec: Mapping[str, Any] | None) -> dict:
+    if not spec:
+        raise ValueError("criterion has no machine-readable spec; the exact checker needs one")
+    check = spec.get("check")
+    if check not in CHECKS:
+        raise ValueError(f"unknown check {check!r}; expected one of {CHECKS}")
+    words = spec.get("words") or []
+    if isinstance(words, str):
+        words = [words]
+    n = spec.get("n")
+    return {"check": str(check), "words": [str(w) for w in words], "n": int(n or 0)}
+
+
+@dataclass
+class Criterion:
+    """One rubric line. ``text`` is what the judge reads; ``spec`` is what the checker runs.
+
+    JSON form: ``{"criterion": text, "weight", "kind", "local", "spec": {"check", "words", "n"}}``.
+    """
+
+    text: str
+    weight: float
+    kind: str = "required"
+    local: bool = True
+    spec: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown criterion kind {self.kind!r}; expected one of {KINDS}")
+        self.weight = float(self.weight)
+        self.local = bool(self.local)
+        self.spec = _norm_spec(self.spec)
+
+    @property
+    def criterion(self) -> str:  # the JSON key name
+        return self.text
+
+    def to_dict(self) -> dict:
+        return {"criterion": self.text, "weight": self.weight, "kind": self.kind,
+                "local": self.local, "spec": dict(self.spec, words=list(self.spec["words"]))}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Criterion":
+        spec = _norm_spec(d.get("spec"))
+        kind = d.get("kind") or DEFAULT_KIND[spec["check"]]
+        local = d.get("local")
+        if local is None:
+            local = kind != "nonlocal"
+        text = d.get("criterion", d.get("text"))
+        if text is None:
+            raise ValueError("criterion dict needs a 'criterion' text")
+        return cls(text=str(text), weight=float(d["weight"]), kind=kind, local=bool(local),
+                   spec=spec)
+
+
+def make_criterion(check: str, weight: float, words: Sequence[str] | str = (), n: int = 0, *,
+                   variant: str = "", kind: str | None = None,
+                   text: str | None = None) -> Criterion:
+    """Build a criterion with the world's standard text, e.g. ``make_criterion("mention", 2,
+    "picnic", variant="event")`` or ``make_criterion("count", 1.5, n=7)``."""
+    words = [words] if isinstance(words, str) else list(words)
+    if check == "count" and not words:
+        words = list(PEOPLE_NOUNS)
+    if check == "avoid" and variant == "rude" and not words:
+        words = list(RUDE_WORDS)
+    if kind is None:
+        kind = "prompt_dependent" if variant.endswith("_prompt") else DEFAULT_KIND[check]
+    if text is None:
+        key = (check, variant if check in ("mention", "avoid") else "")
+        if key not in CRITERION_TEMPLATES:
+            key = (check, {"mention": "event", "avoid": "topic"}.get(check, ""))
+        text = CRITERION_TEMPLATES[key].format(word=words[0] if words else "", n=n)
+    return Criterion(text=text, weight=weight, kind=kind, local=kind != "nonlocal",
+                     spec={"check": check, "words": words, "n": n})
+
+
+@dataclass
+class Task:
+    """A prompt and its rubric. ``slots`` holds the scene values the generator used (name, event,
+    place, day, number, item, avoid); optional, used by the sampler, ignored by the checker."""
+
+    id: str
+    prompt: str
+    rubric: list[Criterion]
+    split: str = ""
+    slots: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "prompt": self.prompt,
+                "rubric": [c.to_dict() for c in self.rubric],
+                "split": self.split, "slots": dict(self.slots)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Task":
+        slots = {k: v for k, v in dict(d.get("slots") or {}).items() if v is not None}
+        return cls(id=str(d.get("id", "")), prompt=str(d["prompt"]),
+                   rubric=[c if isinstance(c, Criterion) else Criterion.from_dict(c)
+                           for c in d["rubric"]],
+                   split=str(d.get("split") or ""), slots=slots)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` unless the rubric follows the world's rules."""
+        r = self.rubric
+        if not 3 <= len(r) <= 6:
+            raise ValueError(f"{self.id}: rubric has {len(r)} criteria, expected 3-6")
+        kinds = [c.kind for c in r]
+        if "nonlocal" not in kinds:
+            raise ValueError(f"{self.id}: no nonlocal criterion")
+        if "prompt_dependent" not in kinds:
+            raise ValueError(f"{self.id}: no prompt-dependent criterion")
+        if not any(c.weight > 0 for c in r):
+            raise ValueError(f"{self.id}: no positive weight")
+        for c in r:
+            if (c.kind == "forbidden") != (c.weight < 0):
+                raise ValueError(f"{self.id}: weight sign does not match kind in {c.text!r}")
+            if c.local != (c.kind != "nonlocal"):
+                raise ValueError(f"{self.id}: local flag does not match kind in {c.text!r}")
+
+
+def write_tasks(path: str | Path, tasks: Sequence[Task]) -> Path:
+    """Write ``tasks`` to ``path``, one JSON object per line."""
+    path = Path(path)
+    with path.open("w", encoding="utf-8") as f:
+        for t in tasks:
+            f.write(json.dumps(t.to_dict(), ensure_ascii=False) + "\n")
+    return path
+
+
+def read_tasks(path: str | Path) -> list[Task]:
+    with Path(path).open(encoding="utf-8") as f:
+        return [Task.from_dict(json.loads(line)) for line in f if line.strip()]
+
+
+def load_splits(folder: str | Path) -> dict[str, list[Task]]:
+    folder = Path(folder)
+    return {s: read_tasks(folder / fn) for s, fn in SPLIT_FILES.items() if (folder / fn).exists()}

@@ -15,10 +15,9 @@ from typing import Any
 
 import torch
 
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
+from .chatml import CHATML, ENDOFTEXT, PAD, train_bpe
+
+__all__ = ["CHATML", "DEMO_EXAMPLES", "chat_bpe_tokenizer", "gpt2_tokenizer", "tiny_judge", "tiny_model"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -42,22 +41,10 @@ def gpt2_tokenizer() -> Any:
 def chat_bpe_tokenizer(vocab_size: int = 4000) -> Any:
     """A byte-level BPE trained on CPython's bundled docs text, with a ChatML chat template."""
     import pydoc_data.topics as topics
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     text = "\n".join(topics.topics.values())
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|pad|>"]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     lines = text.splitlines() + ["True", "False", "Yes", "No"] * 50
-    tok.train_from_iterator(lines, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|pad|>",
-                                   bos_token="<|endoftext|>")
-    fast.chat_template = CHATML
-    return fast
+    return train_bpe(lines, vocab_size, eos_token=ENDOFTEXT, pad_token=PAD, bos_token=ENDOFTEXT)
 
 
 def tiny_model(tokenizer: Any, arch: str = "llama", *, layers: int = 2, hidden: int = 64, heads: int = 4,

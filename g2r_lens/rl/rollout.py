@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..world.build import policy_prompt_ids
+from ..world.formats import policy_prompt_ids
 
 
 @dataclass

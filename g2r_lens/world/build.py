@@ -39,17 +39,13 @@ from tqdm.auto import tqdm
 
 from ..examples import Example
 from ..judge import Judge
-from .bundle import DATA_DIR, WORLD_TEMPLATE
+from ..chatml import IM_END, PAD, train_bpe
+from .bundle import DATA_DIR
 from .checker import check
+from .formats import WORLD_TEMPLATE, policy_end_id, policy_prompt_ids
 from .prompts import write_splits
 from .responses import sample_response
 from .schema import Task, read_tasks
-
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|pad|>"]
 
 # Response modes the policy imitates: mostly noisy, so it starts at a checker score of ~0.3-0.4.
 POLICY_MODES = {"noisy": 0.75, "good": 0.08, "fragment": 0.07, "repeat": 0.03, "runon": 0.04, "keywords": 0.03}
@@ -112,9 +108,6 @@ def _responses(tasks: Sequence[Task], rng: random.Random, table: dict[str, float
 
 
 def build_tokenizer(tasks: Sequence[Task], vocab_size: int, seed: int = 0) -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
     rng = random.Random(seed)
     lines = []
     for t in tasks:
@@ -124,16 +117,7 @@ def build_tokenizer(tasks: Sequence[Task], vocab_size: int, seed: int = 0) -> An
             lines.append(sample_response(t, rng, mode))
     fixed = WORLD_TEMPLATE.user + WORLD_TEMPLATE.system + " True False Yes No"
     lines += [fixed] * 50 + ["True", "False", "Yes", "No", "system", "user", "assistant"] * 50
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(lines, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|pad|>",
-                                   unk_token=None)
-    fast.chat_template = CHATML
-    return fast
+    return train_bpe(lines, vocab_size, eos_token=IM_END, pad_token=PAD, unk_token=None)
 
 
 def new_model(tok: Any, shape: ModelShape, seed: int, max_positions: int = 512) -> torch.nn.Module:
@@ -153,15 +137,10 @@ def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def policy_prompt_ids(tok: Any, prompt: str) -> list[int]:
-    text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
-    return tok(text, add_special_tokens=False)["input_ids"]
-
-
 def sft_example(tok: Any, prompt: str, response: str) -> tuple[list[int], list[int]]:
     """(input ids, labels) for prompt -> response; loss on the response and its end token only."""
     p = policy_prompt_ids(tok, prompt)
-    r = tok(response, add_special_tokens=False)["input_ids"] + [tok.convert_tokens_to_ids("<|im_end|>")]
+    r = tok(response, add_special_tokens=False)["input_ids"] + [policy_end_id(tok)]
     return p + r, [-100] * len(p) + r
 
 
@@ -295,7 +274,7 @@ def sample_policy(model, tok, prompts: Sequence[str], *, max_new_tokens: int = 9
     """Sample one response per prompt (left-padded batched generation)."""
     torch.manual_seed(seed)
     out = []
-    end = tok.convert_tokens_to_ids("<|im_end|>")
+    end = policy_end_id(tok)
     for s in range(0, len(prompts), batch):
         ids, mask = _pad([policy_prompt_ids(tok, p) for p in prompts[s:s + batch]], tok.pad_token_id, "left")
         gen = model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=temperature, top_p=top_p,
@@ -381,7 +360,7 @@ def train_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Ta
 
     train(policy, max(1, cfg.policy_steps // 3), cfg.lr / 3, policy_hard_loss, "policy (hardening)", log)
     policy.requires_grad_(False)
-    policy.generation_config.eos_token_id = tok.convert_tokens_to_ids("<|im_end|>")
+    policy.generation_config.eos_token_id = policy_end_id(tok)
     policy.generation_config.pad_token_id = pad
     policy.save_pretrained(out / "policy")
     tok.save_pretrained(out / "policy")

@@ -16,20 +16,16 @@ from typing import Any, Sequence
 
 from ..errors import G2RError
 from ..examples import Example
-from ..judge import Judge, JudgeTemplate
+from ..judge import Judge
 from .checker import check
+from .formats import WORLD_TEMPLATE
 from .responses import sample_response
 from .schema import Task, read_tasks
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+__all__ = ["DATA_DIR", "WORLD_TEMPLATE", "JUDGES", "bundled_path", "have_models", "load_judge", "load_tasks",
+           "task_example", "world_examples"]
 
-# The world's judge prompt: the criterion comes *after* the response, so that all criteria of one
-# response share the (prompt, response) prefix. Training runs that prefix once per response and
-# branches into one short continuation per criterion (several verdicts per forward pass).
-WORLD_TEMPLATE = JudgeTemplate(
-    system="You check one rule of a rubric. Answer {true} or {false}.",
-    user="Prompt: {prompt}\nResponse:\n{response}\nRule: {criterion}\nIs the rule met? Answer {true} or {false}.",
-)
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 JUDGES = {"judge": "judge", "external": "judge", "self": "policy", "policy": "policy"}
 

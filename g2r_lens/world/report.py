@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 import torch
 
-from .bundle import DATA_DIR, WORLD_TEMPLATE, load_tasks, task_example
+from .bundle import DATA_DIR, load_tasks, task_example
+from .formats import WORLD_TEMPLATE
 from .responses import ADVERSARIAL_MODES, sample_response
 
 ORDINARY = ("good", "noisy")

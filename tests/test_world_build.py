@@ -6,10 +6,11 @@ import random
 import pytest
 import torch
 
-from g2r_lens.world import bundle
-from g2r_lens.world.build import BuildConfig, build, judge_item, judge_logits
+from g2r_lens.world import bundle, generate_tasks, sample_response
+from g2r_lens.world.build import BuildConfig, build
 from g2r_lens.world.bundle import have_models, load_judge, world_examples
-from g2r_lens.world import generate_tasks, sample_response
+from g2r_lens.world.corpus import judge_item
+from g2r_lens.world.training import judge_logits
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +95,17 @@ def test_main_job_on_bundled_world(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "checker:" in out and "top words (grad_x_input)" in out
     assert (tmp_path / "report.html").exists()
+
+
+def test_build_config_fields_carry_help_and_round_trip():
+    """Every knob has help text (the CLI derives its flags from it); asdict -> from_dict is lossless."""
+    from dataclasses import asdict, fields
+
+    from g2r_lens.world.config import ModelShape
+
+    for cls in (BuildConfig, ModelShape):
+        for f in fields(cls):
+            assert f.metadata.get("help", "").strip(), f"{cls.__name__}.{f.name} has no help"
+    cfg = BuildConfig.quick()
+    back = BuildConfig.from_dict(json.loads(json.dumps(asdict(cfg))))
+    assert back == cfg and isinstance(back.judge, ModelShape)

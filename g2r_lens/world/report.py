@@ -31,7 +31,7 @@ def _load(data: Path, which: str):
 def policy_samples(data: Path, tasks: Sequence, seed: int = 0, max_new_tokens: int = 96) -> list[str]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .build import sample_policy
+    from .training import sample_policy
 
     tok = AutoTokenizer.from_pretrained(data / "policy")
     model = AutoModelForCausalLM.from_pretrained(data / "policy").eval()

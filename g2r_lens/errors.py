@@ -46,3 +46,7 @@ class ModelLoadError(G2RError):
 
 class TemplateError(G2RError):
     """The judge prompt template is malformed."""
+
+
+class WorldError(G2RError):
+    """A rubric-world input is malformed (task, criterion spec, split, mode) or a world build failed."""

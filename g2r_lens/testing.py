@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from .chatml import CHATML, ENDOFTEXT, PAD, train_bpe
+from .errors import ModelLoadError
 
 __all__ = ["CHATML", "DEMO_EXAMPLES", "chat_bpe_tokenizer", "gpt2_tokenizer", "tiny_judge", "tiny_model"]
 
@@ -65,7 +66,7 @@ def tiny_model(tokenizer: Any, arch: str = "llama", *, layers: int = 2, hidden: 
                   max_position_embeddings=max_positions, tie_word_embeddings=False, **ids)
         model = LlamaForCausalLM(LlamaConfig(**kw)) if arch == "llama" else Qwen2ForCausalLM(Qwen2Config(**kw))
     else:
-        raise ValueError(f"unknown arch {arch!r}; use gpt2, llama or qwen2")
+        raise ModelLoadError(f"unknown arch {arch!r}; use gpt2, llama or qwen2")
     model.set_attn_implementation(attn_implementation)
     return model.eval()
 

@@ -12,8 +12,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
+from g2r_lens.errors import G2RError, WorldError  # noqa: E402
 from g2r_lens.world import (RESPONSE_MODES, Criterion, Task, analyze_response, check,  # noqa: E402
-                            generate_tasks, load_splits, make_splits,
+                            generate_tasks, load_splits, make_criterion, make_splits, read_tasks,
                             sample_response, scene_split, token_truth, write_splits)
 
 # --------------------------------------------------------------------------------------------
@@ -217,8 +218,36 @@ def test_order_and_max_words():
 def test_check_accepts_dicts_and_rejects_criteria_without_spec():
     assert check(TASK.to_dict(), "Hi Maya, the picnic is on Friday.").score == \
         check(TASK, "Hi Maya, the picnic is on Friday.").score
-    with pytest.raises(ValueError):
+    with pytest.raises(WorldError):
         Criterion.from_dict({"criterion": "The response is nice.", "weight": 1.0})
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: Criterion.from_dict({"criterion": "x", "spec": spec("mention", ["picnic"])}),  # no weight
+    lambda: Criterion("x", "heavy", spec=spec("mention", ["picnic"])),
+    lambda: Criterion("x", float("nan"), spec=spec("mention", ["picnic"])),
+    lambda: Criterion("x", 1.0, kind="optional", spec=spec("mention", ["picnic"])),
+    lambda: Criterion("x", 1.0, spec=spec("rhyme")),
+    lambda: make_criterion("rhyme", 1.0),
+    lambda: Task.from_dict({"id": "t", "rubric": []}),  # no prompt
+    lambda: generate_tasks(1, split="holdout"),
+    lambda: check(Task("t", "p", [Criterion("x", 1.0, "nonlocal", False, spec("order", ["Friday"]))]),
+                  "On Friday we meet at the park."),
+])
+def test_malformed_world_inputs_raise_world_errors(bad):
+    with pytest.raises(WorldError) as e:
+        bad()
+    assert isinstance(e.value, G2RError) and str(e.value)
+
+
+def test_read_tasks_names_the_bad_line(tmp_path):
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(TASK.to_dict()) + "\n\n{not json\n")
+    with pytest.raises(WorldError, match=r"tasks.jsonl:3"):
+        read_tasks(path)
+    path.write_text(json.dumps({"id": "t", "prompt": "p"}) + "\n")
+    with pytest.raises(WorldError, match=r"tasks.jsonl:1: task 't' has no 'rubric'"):
+        read_tasks(path)
 
 
 def test_token_truth():
@@ -328,7 +357,7 @@ def test_sampler_is_deterministic_and_rejects_unknown_modes():
     for mode in RESPONSE_MODES:
         assert sample_response(t, random.Random(5), mode) == sample_response(t, random.Random(5),
                                                                              mode)
-    with pytest.raises(ValueError):
+    with pytest.raises(WorldError):
         sample_response(t, random.Random(0), "sloppy")
 
 

@@ -32,6 +32,7 @@ from typing import Any, Sequence
 
 import torch
 
+from ..errors import WorldError
 from ..judge import Judge
 from .bundle import DATA_DIR
 from .checker import check
@@ -192,7 +193,7 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     # 5. external judge: base stage (5a), then hardening on a mix that includes the policy's samples
     if proc is not None:
         if proc.wait() != 0:
-            raise RuntimeError("the external judge's base stage failed (see its output above)")
+            raise WorldError("the external judge's base stage failed (see its output above)")
     elif not _is_done(out / "judge_base", cfg):
         train_judge_base(out, cfg)
     judge = AutoModelForCausalLM.from_pretrained(out / "judge_base")

@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import G2RError
+from ..errors import ModelLoadError, WorldError
 from ..examples import Example
 from ..judge import Judge
 from .checker import check
@@ -43,10 +43,10 @@ def load_judge(which: str = "judge", *, device: str = "auto", dtype: str = "auto
     """The bundled external judge (``"judge"``) or the self-judge (``"self"``: a frozen copy of the policy)."""
     if path is None:
         if which not in JUDGES:
-            raise G2RError(f"unknown bundled judge {which!r}; use one of {sorted(JUDGES)}")
+            raise WorldError(f"unknown bundled judge {which!r}; use one of {sorted(JUDGES)}")
         path = DATA_DIR / JUDGES[which]
     if not (Path(path) / "config.json").exists():
-        raise G2RError(f"no bundled checkpoint at {path}; rebuild the world with `g2r world build`")
+        raise ModelLoadError(f"no bundled checkpoint at {path}; rebuild the world with `g2r world build`")
     return Judge.from_pretrained(path, WORLD_TEMPLATE, device=device, dtype=dtype, **kw)
 
 
@@ -54,7 +54,7 @@ def load_tasks(split: str = "test", folder: str | Path | None = None) -> list[Ta
     folder = Path(folder) if folder else DATA_DIR / "tasks"
     path = folder / f"{split}.jsonl"
     if not path.exists():
-        raise G2RError(f"no task split {split!r} at {path}; rebuild with `g2r world build`")
+        raise WorldError(f"no task split {split!r} at {path}; rebuild with `g2r world build`")
     return read_tasks(path)
 
 
@@ -78,6 +78,8 @@ def world_examples(split: str = "test", n: int = 8, *, seed: int = 0,
                    modes: Sequence[str] = ("noisy", "good"), tasks: Sequence[Task] | None = None) -> list[Example]:
     """``n`` examples from a split: sampled responses (cycling through ``modes``) with checker truth."""
     tasks = list(tasks) if tasks is not None else load_tasks(split)
+    if not tasks:
+        raise WorldError("no tasks to draw examples from")
     rng = random.Random(seed)
     out: list[Example] = []
     i = 0

@@ -64,6 +64,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..errors import WorldError
 from .schema import Criterion, Task
 from .vocab import GREETINGS, NAMES, PEOPLE_NOUNS, WEEKDAYS
 
@@ -295,7 +296,7 @@ def _check_one(c: Criterion, text: str, sents: list[Sentence]) -> tuple[bool, li
     if chk == "order":
         ph = _phrases(sp["words"])
         if len(ph) < 2:
-            raise ValueError(f"order criterion needs two words: {c.text!r}")
+            raise WorldError(f"order criterion needs two words: {c.text!r}")
         first, second = _find(counted, ph[:1]), _find(counted, ph[1:2])
         if not first or not second:
             return False, [], "one of the two is missing"
@@ -307,7 +308,7 @@ def _check_one(c: Criterion, text: str, sents: list[Sentence]) -> tuple[bool, li
     if chk == "max_words":
         k = len(_WORD_RE.findall(text))
         return k <= n, [], f"{k} words"
-    raise ValueError(f"unknown check {chk!r}")
+    raise WorldError(f"unknown check {chk!r}")
 
 
 def check(task: Task | Mapping[str, Any], response: str) -> CheckResult:

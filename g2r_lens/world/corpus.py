@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 from ..chatml import IM_END, PAD, train_bpe
+from ..errors import TemplateError
 from ..examples import Example
 from ..judge import Judge
 from .checker import check
@@ -83,6 +84,6 @@ def judge_item(judge: Judge, task: Task, response: str, mode: str) -> JudgeItem:
     prefix = pairs[0].input_ids[: pairs[0].resp_end]
     for p in pairs:
         if p.input_ids[: p.resp_end] != prefix:
-            raise AssertionError("the world template must put the criterion after the response")
+            raise TemplateError("the world template must put the criterion after the response")
     return JudgeItem(prefix, [p.input_ids[p.resp_end:] for p in pairs], [c.satisfied for c in res.criteria],
                      [c.kind for c in res.criteria], mode)

@@ -16,6 +16,7 @@ import random
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..errors import WorldError
 from .schema import SPLIT_FILES, Criterion, Task, make_criterion, norm_split, write_tasks
 from .vocab import (AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBERS, PEOPLE_NOUNS, PLACES, RUDE_WORDS,
                     SENTENCE_LIMITS, WEEKDAYS, WORD_LIMITS)
@@ -163,7 +164,7 @@ def generate_tasks(n: int, seed: int = 0, split: str = "train") -> list[Task]:
     while len(tasks) < n:
         tries += 1
         if tries > 1000 * max(n, 1):
-            raise RuntimeError(f"could not draw {n} distinct {split} tasks")
+            raise WorldError(f"could not draw {n} distinct {split} tasks")
         scene = (rng.choice(NAMES), rng.choice(EVENTS), rng.choice(PLACES), rng.choice(WEEKDAYS))
         if scene_split(*scene) != split:
             continue

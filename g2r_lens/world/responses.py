@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from ..errors import WorldError
 from .checker import analyze_response, check
 from .schema import Task
 from .vocab import (AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBER_WORDS, NUMBERS, PLACES, RUDE_WORDS,
@@ -191,7 +192,7 @@ def _plan(rng: random.Random, mode: str, c: dict) -> dict:
             elif m == "order":
                 p["order"] = "pd"
         return p
-    raise ValueError(mode)
+    raise WorldError(f"no sentence plan for mode {mode!r}")
 
 
 def _clauses(rng: random.Random, p: dict, d: dict) -> tuple[list[_Clause], list[_Clause]]:
@@ -445,4 +446,4 @@ def sample_response(task: Task, rng: random.Random | int | None = None,
         return _fragment(rng, task)
     if mode == "runon":
         return _runon(rng, task)
-    raise ValueError(f"unknown mode {mode!r}; expected one of {RESPONSE_MODES}")
+    raise WorldError(f"unknown mode {mode!r}; expected one of {RESPONSE_MODES}")

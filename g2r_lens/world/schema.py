@@ -38,10 +38,12 @@ Task files are written one task per line (:func:`write_tasks`);
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..errors import WorldError
 from .vocab import CHECKS, CRITERION_TEMPLATES, DEFAULT_KIND, KINDS, PEOPLE_NOUNS, RUDE_WORDS
 
 __all__ = ["SPLITS", "SPLIT_FILES", "norm_split", "Criterion", "Task", "make_criterion",
@@ -58,15 +60,25 @@ def norm_split(split: str) -> str:
     try:
         return _SPLIT_ALIASES[split.lower()]
     except KeyError:
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}") from None
+        raise WorldError(f"unknown split {split!r}; expected one of {SPLITS}") from None
+
+
+def _number(x: Any, what: str) -> float:
+    try:
+        w = float(x)
+    except (TypeError, ValueError):
+        raise WorldError(f"criterion {what!r}: weight {x!r} is not a number") from None
+    if not math.isfinite(w):
+        raise WorldError(f"criterion {what!r}: weight {x!r} is not finite")
+    return w
 
 
 def _norm_spec(spec: Mapping[str, Any] | None) -> dict:
     if not spec:
-        raise ValueError("criterion has no machine-readable spec; the exact checker needs one")
+        raise WorldError("criterion has no machine-readable spec; the exact checker needs one")
     check = spec.get("check")
     if check not in CHECKS:
-        raise ValueError(f"unknown check {check!r}; expected one of {CHECKS}")
+        raise WorldError(f"unknown check {check!r}; expected one of {CHECKS}")
     words = spec.get("words") or []
     if isinstance(words, str):
         words = [words]
@@ -89,8 +101,8 @@ class Criterion:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown criterion kind {self.kind!r}; expected one of {KINDS}")
-        self.weight = float(self.weight)
+            raise WorldError(f"unknown criterion kind {self.kind!r}; expected one of {KINDS}")
+        self.weight = _number(self.weight, self.text)
         self.local = bool(self.local)
         self.spec = _norm_spec(self.spec)
 
@@ -111,8 +123,10 @@ class Criterion:
             local = kind != "nonlocal"
         text = d.get("criterion", d.get("text"))
         if text is None:
-            raise ValueError("criterion dict needs a 'criterion' text")
-        return cls(text=str(text), weight=float(d["weight"]), kind=kind, local=bool(local),
+            raise WorldError("criterion dict needs a 'criterion' text")
+        if "weight" not in d:
+            raise WorldError(f"criterion {text!r} has no 'weight'")
+        return cls(text=str(text), weight=_number(d["weight"], text), kind=kind, local=bool(local),
                    spec=spec)
 
 
@@ -126,6 +140,8 @@ def make_criterion(check: str, weight: float, words: Sequence[str] | str = (), n
         words = list(PEOPLE_NOUNS)
     if check == "avoid" and variant == "rude" and not words:
         words = list(RUDE_WORDS)
+    if check not in CHECKS:
+        raise WorldError(f"unknown check {check!r}; expected one of {CHECKS}")
     if kind is None:
         kind = "prompt_dependent" if variant.endswith("_prompt") else DEFAULT_KIND[check]
     if text is None:
@@ -155,6 +171,9 @@ class Task:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Task":
+        missing = [k for k in ("prompt", "rubric") if k not in d]
+        if missing:
+            raise WorldError(f"task {d.get('id', '?')!r} has no {' or '.join(map(repr, missing))}")
         slots = {k: v for k, v in dict(d.get("slots") or {}).items() if v is not None}
         return cls(id=str(d.get("id", "")), prompt=str(d["prompt"]),
                    rubric=[c if isinstance(c, Criterion) else Criterion.from_dict(c)
@@ -162,22 +181,22 @@ class Task:
                    split=str(d.get("split") or ""), slots=slots)
 
     def validate(self) -> None:
-        """Raise ``ValueError`` unless the rubric follows the world's rules."""
+        """Raise :class:`~g2r_lens.errors.WorldError` unless the rubric follows the world's rules."""
         r = self.rubric
         if not 3 <= len(r) <= 6:
-            raise ValueError(f"{self.id}: rubric has {len(r)} criteria, expected 3-6")
+            raise WorldError(f"{self.id}: rubric has {len(r)} criteria, expected 3-6")
         kinds = [c.kind for c in r]
         if "nonlocal" not in kinds:
-            raise ValueError(f"{self.id}: no nonlocal criterion")
+            raise WorldError(f"{self.id}: no nonlocal criterion")
         if "prompt_dependent" not in kinds:
-            raise ValueError(f"{self.id}: no prompt-dependent criterion")
+            raise WorldError(f"{self.id}: no prompt-dependent criterion")
         if not any(c.weight > 0 for c in r):
-            raise ValueError(f"{self.id}: no positive weight")
+            raise WorldError(f"{self.id}: no positive weight")
         for c in r:
             if (c.kind == "forbidden") != (c.weight < 0):
-                raise ValueError(f"{self.id}: weight sign does not match kind in {c.text!r}")
+                raise WorldError(f"{self.id}: weight sign does not match kind in {c.text!r}")
             if c.local != (c.kind != "nonlocal"):
-                raise ValueError(f"{self.id}: local flag does not match kind in {c.text!r}")
+                raise WorldError(f"{self.id}: local flag does not match kind in {c.text!r}")
 
 
 def write_tasks(path: str | Path, tasks: Sequence[Task]) -> Path:
@@ -190,8 +209,19 @@ def write_tasks(path: str | Path, tasks: Sequence[Task]) -> Path:
 
 
 def read_tasks(path: str | Path) -> list[Task]:
+    """The tasks of a JSONL file (blank lines skipped)."""
+    tasks = []
     with Path(path).open(encoding="utf-8") as f:
-        return [Task.from_dict(json.loads(line)) for line in f if line.strip()]
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                tasks.append(Task.from_dict(json.loads(line)))
+            except json.JSONDecodeError as e:
+                raise WorldError(f"{path}:{i}: not a JSON object ({e.msg})") from None
+            except WorldError as e:
+                raise WorldError(f"{path}:{i}: {e}") from None
+    return tasks
 
 
 def load_splits(folder: str | Path) -> dict[str, list[Task]]:

@@ -262,6 +262,13 @@ def test_token_truth():
     assert res.criteria[5].satisfied and token_truth(res.criteria[5], offsets) == [False] * 10
 
 
+def test_score_without_positive_weight_is_zero():
+    """The checker's convention (the engine's rubric normaliser raises instead)."""
+    t = Task("neg", PROMPT, [RAIN])
+    assert check(t, "There will be no rain.").satisfied == [True]
+    assert check(t, "There will be no rain.").score == 0.0
+
+
 # --------------------------------------------------------------------------------------------
 # Generator, splits, files
 # --------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import WorldError
+from ..spans import token_mask_for_char_spans
 from .schema import Criterion, Task
 from .vocab import GREETINGS, NAMES, PEOPLE_NOUNS, WEEKDAYS
 
@@ -311,6 +312,13 @@ def _check_one(c: Criterion, text: str, sents: list[Sentence]) -> tuple[bool, li
     raise WorldError(f"unknown check {chk!r}")
 
 
+# ISSUE-8 (rubric normaliser): the checker's only use of sum_k max(w_k, 0). The engine gets one
+# shared rubric normaliser in the issue-8 merge; switch this call site to it then. Keep the
+# checker's convention: a rubric without a positive weight scores 0.0 (the engine raises).
+def _rubric_norm(weights: Sequence[float]) -> float:
+    return sum(max(w, 0.0) for w in weights)
+
+
 def check(task: Task | Mapping[str, Any], response: str) -> CheckResult:
     """Score ``response`` against ``task``'s rubric exactly (see the module conventions)."""
     if not isinstance(task, Task):
@@ -324,7 +332,7 @@ def check(task: Task | Mapping[str, Any], response: str) -> CheckResult:
             spans = []
         results.append(CriterionCheck(c.text, c.weight, c.kind, c.local, bool(ok),
                                       [tuple(x) for x in spans], why))
-    denom = sum(max(c.weight, 0.0) for c in task.rubric)
+    denom = _rubric_norm([c.weight for c in task.rubric])
     num = sum(c.weight for c, r in zip(task.rubric, results) if r.satisfied)
     score = num / denom if denom > 0 else 0.0
     return CheckResult(task.id, response, results, float(score))
@@ -334,11 +342,9 @@ def token_truth(result: CriterionCheck | Sequence[Sequence[int]],
                 token_offsets: Sequence[Sequence[int]]) -> list[bool]:
     """For each token ``(start, end)`` (character offsets, end exclusive), whether it overlaps a
     truth span of ``result`` (a :class:`CriterionCheck` or a list of spans). Empty tokens
-    (``start == end``, e.g. special tokens with offset ``(0, 0)``) are never truth."""
+    (``start == end``, e.g. special tokens with offset ``(0, 0)``) are never truth.
+
+    The overlap rule is the engine's (:func:`g2r_lens.spans.token_mask_for_char_spans`)."""
     spans = result.truth_spans if isinstance(result, CriterionCheck) else result
-    spans = [(int(s), int(e)) for s, e in spans]
-    out = []
-    for a, b in token_offsets:
-        a, b = int(a), int(b)
-        out.append(a < b and any(a < e and s < b for s, e in spans))
-    return out
+    offsets = [(int(a), int(b)) for a, b in token_offsets]
+    return token_mask_for_char_spans(offsets, [(int(a), int(b)) for a, b in spans]).tolist()

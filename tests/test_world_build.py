@@ -78,7 +78,7 @@ def test_shipped_checkpoints_reproduce_reported_accuracy():
     from g2r_lens.world.report import ORDINARY
 
     report = json.loads((Path(__file__).parents[1] / "benchmarks/results/judge_quality.json").read_text())
-    judge = load_judge("judge", device="cpu", dtype="float32")
+    judge = load_judge("external", device="cpu", dtype="float32")
     exs = world_examples("test", 40, seed=123, modes=ORDINARY)
     verdicts = judge.verdicts(exs, batch_size=32)
     hits = [v["verdict"] == t for ex, vs in zip(exs, verdicts) for v, t in zip(vs, ex.meta["checker"])]
@@ -109,3 +109,29 @@ def test_build_config_fields_carry_help_and_round_trip():
     cfg = BuildConfig.quick()
     back = BuildConfig.from_dict(json.loads(json.dumps(asdict(cfg))))
     assert back == cfg and isinstance(back.judge, ModelShape)
+
+
+def test_bundled_judges_are_external_and_self_with_folder_aliases(tmp_path):
+    from g2r_lens.errors import ModelLoadError, WorldError
+
+    assert sorted(bundle.JUDGES) == ["external", "self"]
+    assert [bundle.judge_name(w) for w in ("external", "judge", "self", "policy")] == \
+        ["external", "external", "self", "self"]
+    assert bundle.judge_folder("judge", tmp_path) == tmp_path / "judge"
+    assert bundle.judge_folder("self", tmp_path) == tmp_path / "policy"
+    with pytest.raises(WorldError):
+        bundle.judge_name("reward_model")
+    with pytest.raises(ModelLoadError):
+        load_judge(path=tmp_path)
+
+
+def test_report_names_the_judges_external_and_self(quick_world, tmp_path):
+    from g2r_lens.world.report import judge_quality, write_quality
+
+    out, _ = quick_world
+    res = judge_quality(out, n_tasks=2, judges=("judge", "self"))
+    assert list(res["judges"]) == ["external", "self"]
+    for acc in res["judges"].values():
+        assert 0.0 <= acc["ordinary"]["accuracy"] <= 1.0 and acc["ordinary"]["n"] > 0
+    md = write_quality(res, tmp_path)["md"].read_text()
+    assert "| external judge | self judge |" in md

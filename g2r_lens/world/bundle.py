@@ -6,6 +6,9 @@ Layout under ``g2r_lens/world/data/`` (rebuilt by ``g2r world build``):
     policy/      the small policy; a frozen copy of it is the *self-judge*
     judge/       the separate, stronger *external judge*
     tasks/       train.jsonl, validation.jsonl, test.jsonl (``datasets.load_dataset("json", ...)`` reads them)
+
+The two bundled judges are named ``"external"`` and ``"self"``; the folder names ``"judge"`` and
+``"policy"`` are accepted as aliases (:func:`judge_name`).
 """
 
 from __future__ import annotations
@@ -22,12 +25,30 @@ from .formats import WORLD_TEMPLATE
 from .responses import sample_response
 from .schema import Task, read_tasks
 
-__all__ = ["DATA_DIR", "WORLD_TEMPLATE", "JUDGES", "bundled_path", "have_models", "load_judge", "load_tasks",
+__all__ = ["DATA_DIR", "WORLD_TEMPLATE", "JUDGES", "JUDGE_ALIASES", "judge_name", "judge_folder", "bundled_path", "have_models", "load_judge", "load_tasks",
            "task_example", "world_examples"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-JUDGES = {"judge": "judge", "external": "judge", "self": "policy", "policy": "policy"}
+#: the bundled judges by name, with their checkpoint folders: the *external* judge and the
+#: *self*-judge (a frozen copy of the policy)
+JUDGES = {"external": "judge", "self": "policy"}
+#: input aliases: the checkpoint folder names
+JUDGE_ALIASES = {"judge": "external", "policy": "self"}
+
+
+def judge_name(which: str) -> str:
+    """The canonical name of a bundled judge: ``"external"`` or ``"self"`` (aliases accepted)."""
+    name = JUDGE_ALIASES.get(which, which)
+    if name not in JUDGES:
+        raise WorldError(f"unknown bundled judge {which!r}; use one of {sorted(JUDGES)} "
+                         f"(or the aliases {sorted(JUDGE_ALIASES)})")
+    return name
+
+
+def judge_folder(which: str, data: str | Path | None = None) -> Path:
+    """The checkpoint folder of a bundled judge under ``data`` (default: the shipped world)."""
+    return Path(data or DATA_DIR) / JUDGES[judge_name(which)]
 
 
 def bundled_path(name: str) -> Path:
@@ -38,13 +59,12 @@ def have_models() -> bool:
     return all((DATA_DIR / n / "config.json").exists() for n in ("policy", "judge"))
 
 
-def load_judge(which: str = "judge", *, device: str = "auto", dtype: str = "auto", path: str | Path | None = None,
-               **kw: Any) -> Judge:
-    """The bundled external judge (``"judge"``) or the self-judge (``"self"``: a frozen copy of the policy)."""
+def load_judge(which: str = "external", *, device: str = "auto", dtype: str = "auto",
+               path: str | Path | None = None, **kw: Any) -> Judge:
+    """A bundled judge: ``"external"`` (alias ``"judge"``) or ``"self"`` (alias ``"policy"``: a frozen
+    copy of the policy); or the world checkpoint at ``path``."""
     if path is None:
-        if which not in JUDGES:
-            raise WorldError(f"unknown bundled judge {which!r}; use one of {sorted(JUDGES)}")
-        path = DATA_DIR / JUDGES[which]
+        path = judge_folder(which)
     if not (Path(path) / "config.json").exists():
         raise ModelLoadError(f"no bundled checkpoint at {path}; rebuild the world with `g2r world build`")
     return Judge.from_pretrained(path, WORLD_TEMPLATE, device=device, dtype=dtype, **kw)

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .bundle import DATA_DIR, load_tasks, task_example
+from .bundle import DATA_DIR, judge_folder, judge_name, load_tasks, task_example
 from .formats import WORLD_TEMPLATE
 from .responses import ADVERSARIAL_MODES, sample_response
 
@@ -25,7 +25,7 @@ ORDINARY = ("good", "noisy")
 def _load(data: Path, which: str):
     from ..judge import Judge
 
-    return Judge.from_pretrained(data / which, WORLD_TEMPLATE, device="cpu", dtype="float32")
+    return Judge.from_pretrained(judge_folder(which, data), WORLD_TEMPLATE, device="cpu", dtype="float32")
 
 
 def policy_samples(data: Path, tasks: Sequence, seed: int = 0, max_new_tokens: int = 96) -> list[str]:
@@ -39,7 +39,8 @@ def policy_samples(data: Path, tasks: Sequence, seed: int = 0, max_new_tokens: i
 
 
 def judge_quality(data: str | Path | None = None, n_tasks: int = 100, seed: int = 0,
-                  judges: Sequence[str] = ("judge", "policy")) -> dict[str, Any]:
+                  judges: Sequence[str] = ("external", "self")) -> dict[str, Any]:
+    """Verdict accuracy of the bundled ``judges`` ("external", "self") against the exact checker."""
     data = Path(data) if data else DATA_DIR
     tasks = load_tasks("test", data / "tasks")[:n_tasks]
     rng = random.Random(seed)
@@ -53,7 +54,7 @@ def judge_quality(data: str | Path | None = None, n_tasks: int = 100, seed: int 
         if r.strip():
             examples.append(task_example(t, r, mode="policy", id=f"{t.id}-policy"))
     out: dict[str, Any] = {"n_tasks": len(tasks), "n_responses": len(examples), "seed": seed, "judges": {}}
-    for which in judges:
+    for which in map(judge_name, judges):
         judge = _load(data, which)
         with torch.inference_mode():
             verdicts = judge.verdicts(examples, batch_size=32)
@@ -68,8 +69,7 @@ def judge_quality(data: str | Path | None = None, n_tasks: int = 100, seed: int 
                 if group == "ordinary":
                     hits[f"kind:{kind}"].append(ok)
                     hits[f"label:{truth}"].append(ok)
-        name = {"judge": "external", "policy": "self"}.get(which, which)
-        out["judges"][name] = {k: {"accuracy": sum(v) / len(v), "n": len(v)} for k, v in sorted(hits.items())}
+        out["judges"][which] = {k: {"accuracy": sum(v) / len(v), "n": len(v)} for k, v in sorted(hits.items())}
     return out
 
 

@@ -230,6 +230,10 @@ def test_check_accepts_dicts_and_rejects_criteria_without_spec():
     lambda: Criterion("x", 1.0, spec=spec("rhyme")),
     lambda: make_criterion("rhyme", 1.0),
     lambda: Task.from_dict({"id": "t", "rubric": []}),  # no prompt
+    lambda: Task.from_dict(["not", "a", "task"]),
+    lambda: Task.from_dict({"id": "t", "prompt": "p", "rubric": "mention the picnic"}),
+    lambda: Criterion.from_dict({"criterion": "x", "weight": 1, "spec": ["mention"]}),
+    lambda: Criterion("x", 1.0, spec={"check": "max_words", "n": "forty"}),
     lambda: generate_tasks(1, split="holdout"),
     lambda: check(Task("t", "p", [Criterion("x", 1.0, "nonlocal", False, spec("order", ["Friday"]))]),
                   "On Friday we meet at the park."),

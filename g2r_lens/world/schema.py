@@ -76,14 +76,19 @@ def _number(x: Any, what: str) -> float:
 def _norm_spec(spec: Mapping[str, Any] | None) -> dict:
     if not spec:
         raise WorldError("criterion has no machine-readable spec; the exact checker needs one")
+    if not isinstance(spec, Mapping):
+        raise WorldError(f"criterion spec must be a mapping {{check, words, n}}, not {spec!r}")
     check = spec.get("check")
     if check not in CHECKS:
         raise WorldError(f"unknown check {check!r}; expected one of {CHECKS}")
     words = spec.get("words") or []
     if isinstance(words, str):
         words = [words]
-    n = spec.get("n")
-    return {"check": str(check), "words": [str(w) for w in words], "n": int(n or 0)}
+    try:
+        n = int(spec.get("n") or 0)
+    except (TypeError, ValueError):
+        raise WorldError(f"criterion spec: n must be an integer, not {spec.get('n')!r}") from None
+    return {"check": str(check), "words": [str(w) for w in words], "n": n}
 
 
 @dataclass
@@ -116,6 +121,8 @@ class Criterion:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Criterion":
+        if not isinstance(d, Mapping):
+            raise WorldError(f"a criterion must be a JSON object, not {d!r}")
         spec = _norm_spec(d.get("spec"))
         kind = d.get("kind") or DEFAULT_KIND[spec["check"]]
         local = d.get("local")
@@ -171,9 +178,13 @@ class Task:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Task":
+        if not isinstance(d, Mapping):
+            raise WorldError(f"a task must be a JSON object, not {type(d).__name__}")
         missing = [k for k in ("prompt", "rubric") if k not in d]
         if missing:
             raise WorldError(f"task {d.get('id', '?')!r} has no {' or '.join(map(repr, missing))}")
+        if isinstance(d["rubric"], (str, Mapping)) or not isinstance(d["rubric"], Sequence):
+            raise WorldError(f"task {d.get('id', '?')!r}: 'rubric' must be a list of criteria")
         slots = {k: v for k, v in dict(d.get("slots") or {}).items() if v is not None}
         return cls(id=str(d.get("id", "")), prompt=str(d["prompt"]),
                    rubric=[c if isinstance(c, Criterion) else Criterion.from_dict(c)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -19,7 +18,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import G2RError
-from .trainer import _jsonable, read_jsonl
+from ..results import _clean
+from .runfolder import Run, load_run, read_samples  # noqa: F401 - read_samples is part of this module's API
 
 # two-sided 97.5% Student t quantiles for n-1 degrees of freedom (n seeds)
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
@@ -35,31 +35,6 @@ def t975(dof: int) -> float:
         return math.nan
     keys = sorted(_T975)
     return _T975[max(k for k in keys if k <= dof)] if dof < 30 else 1.96
-
-
-@dataclass
-class Run:
-    path: Path
-    config: dict
-    metrics: list[dict]
-    evals: list[dict]
-    label: str = ""
-
-    def series(self, key: str, source: str = "eval") -> tuple[np.ndarray, np.ndarray]:
-        rows = self.evals if source == "eval" else self.metrics
-        pts = [(r["step"], r.get(key)) for r in rows if r.get(key) is not None]
-        if not pts:
-            return np.zeros(0), np.zeros(0)
-        s, v = zip(*pts)
-        return np.asarray(s, dtype=float), np.asarray(v, dtype=float)
-
-
-def load_run(path: str | Path) -> Run:
-    path = Path(path)
-    conf = path / "config.json"
-    if not conf.exists():
-        raise G2RError(f"{path} is not a run folder (no config.json)")
-    return Run(path, json.loads(conf.read_text()), read_jsonl(path / "metrics.jsonl"), read_jsonl(path / "eval.jsonl"))
 
 
 def arm_key(config: dict) -> tuple:
@@ -151,13 +126,6 @@ CURVE_SET = (("checker_score", "eval", 1, "held-out checker score (test prompts,
              ("response_len", "train", 5, "response length (tokens)"),
              ("adv_pos_corr", "train", 5, "correlation of advantage with token position"),
              ("credit_on_truth", "train", 5, "share of positive token reward on the checker's truth tokens"))
-
-
-def read_samples(run: str | Path | Run, step: int | None = None) -> list[dict]:
-    """The saved samples of a run (``samples.jsonl``), optionally of one step only."""
-    path = (run.path if isinstance(run, Run) else Path(run)) / "samples.jsonl"
-    rows = read_jsonl(path)
-    return [r for r in rows if step is None or r["step"] == step]
 
 
 def advantage_position_figure(arms: dict[str, list[Run]], bins: int = 10) -> go.Figure:
@@ -294,6 +262,6 @@ def write_compare(paths: Sequence[str | Path], out: str | Path) -> dict[str, Pat
           "bootstrap CI over seeds), peak of the seed-mean curve, AUC (mean over the eval steps). Train columns "
           "are means of the last 5 steps.\n\n" + arms_markdown(res["arms"]))
     (out / "compare.md").write_text(md, encoding="utf-8")
-    (out / "compare.json").write_text(json.dumps(_jsonable(res["arms"]), indent=1), encoding="utf-8")
+    (out / "compare.json").write_text(json.dumps(_clean(res["arms"]), indent=1), encoding="utf-8")
     curves_html(res["_runs"], out / "curves.html", "g2r compare: learning curves")
     return {"md": out / "compare.md", "json": out / "compare.json", "html": out / "curves.html"}

@@ -299,8 +299,8 @@ def test_runs_page_curves_samples_and_exports(runs_root, monkeypatch):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Judge reward"] == f"{want['judge_reward']:+.3f}"
     assert metrics["Checker score"] == f"{want['checker_score']:+.3f}"
-    tok_html = [h.proto.body for h in at.get("html") if 'class="toks"' in h.proto.body]
-    assert tok_html and tok_html[0].count('class="tok"') == len(want["tokens"])
+    tok_html = [h.proto.body for h in at.get("html") if 'class="g2r-text"' in h.proto.body]
+    assert tok_html and tok_html[0].count('class="g2r-u"') == len(want["tokens"])
     assert "step 1 · sample 1" in tok_html[0]
 
     # exports: the files are built from the same data

@@ -8,12 +8,13 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import FONT
+from .style import FONT, NEG, POS
 
 _CSS = (f"body{{font-family:{FONT};margin:28px auto;max-width:1500px;color:#222;padding:0 20px}}"
         "h1{font-size:22px}h2{font-size:17px;margin-top:30px;border-top:1px solid #eee;padding-top:14px}"
         "table{border-collapse:collapse;font-size:12.5px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px}"
-        "span.g2r-u{border-radius:3px;padding:1px 0}.small{font-size:12px;color:#666}.ok{color:#2166ac;font-weight:600}.no{color:#b2182b;font-weight:600}")
+        "span.g2r-u{border-radius:3px;padding:1px 0}.small{font-size:12px;color:#666}"
+        f".ok{{color:{POS};font-weight:600}}.no{{color:{NEG};font-weight:600}}")
 PROVENANCE_KEYS = ("model", "template_hash", "dtype", "tau", "tau_mode", "seed", "g2r_lens", "created")
 
 

@@ -62,23 +62,23 @@ class JsonlWriter:
 
 
 # ----------------------------------------------------------------------------------------- reading
+def _row(path: Path, n: int, line: str) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise G2RError(f"{path}, line {n}: not valid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(row, dict):
+        raise G2RError(f"{path}, line {n}: expected a JSON object, got {type(row).__name__}")
+    return row
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
     """The rows of a JSONL file (``[]`` when it does not exist); blank lines are skipped."""
     path = Path(path)
     if not path.exists():
         return []
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise G2RError(f"{path}, line {n}: not valid JSON ({e.msg} at column {e.colno})") from None
-        if not isinstance(row, dict):
-            raise G2RError(f"{path}, line {n}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
-    return rows
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [_row(path, n, line) for n, line in enumerate(lines, 1) if line.strip()]
 
 
 def read_config(folder: str | Path) -> dict:

@@ -62,14 +62,15 @@ class JsonlWriter:
 
 
 # ----------------------------------------------------------------------------------------- reading
-def _row(path: Path, n: int, line: str) -> dict:
+def json_object(text: str, where: str) -> dict:
+    """One JSON object from ``text``; a :class:`G2RError` naming ``where`` (file, line) otherwise."""
     try:
-        row = json.loads(line)
+        obj = json.loads(text)
     except json.JSONDecodeError as e:
-        raise G2RError(f"{path}, line {n}: not valid JSON ({e.msg} at column {e.colno})") from None
-    if not isinstance(row, dict):
-        raise G2RError(f"{path}, line {n}: expected a JSON object, got {type(row).__name__}")
-    return row
+        raise G2RError(f"{where}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    if not isinstance(obj, dict):
+        raise G2RError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -78,7 +79,7 @@ def read_jsonl(path: str | Path) -> list[dict]:
     if not path.exists():
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [_row(path, n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    return [json_object(line, f"{path}, line {n}") for n, line in enumerate(lines, 1) if line.strip()]
 
 
 def read_config(folder: str | Path) -> dict:
@@ -86,13 +87,7 @@ def read_config(folder: str | Path) -> dict:
     path = Path(folder) / CONFIG
     if not path.exists():
         raise G2RError(f"{Path(folder)} is not a run folder (no {CONFIG})")
-    try:
-        conf = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise G2RError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    if not isinstance(conf, dict):
-        raise G2RError(f"{path}: expected a JSON object, got {type(conf).__name__}")
-    return conf
+    return json_object(path.read_text(encoding="utf-8"), str(path))
 
 
 def read_metrics(folder: str | Path) -> list[dict]:

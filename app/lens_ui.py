@@ -1,6 +1,6 @@
 """Shared widgets of the explorer: the judge picker, the example picker, caches and export buttons.
 
-Layout only; every computation is a call into :mod:`g2r_lens.app_support` or
+Layout only; every computation is a call into :mod:`g2r_lens.explorer`, :mod:`g2r_lens.render` or
 :mod:`g2r_lens.analysis`.
 """
 
@@ -13,8 +13,8 @@ from typing import Any, Callable
 import streamlit as st
 
 from g2r_lens import Example
-from g2r_lens import app_support as S
 from g2r_lens.errors import G2RError
+from g2r_lens.explorer import inputs, judges, views
 from g2r_lens.world import bundle
 
 CSS = """
@@ -49,12 +49,12 @@ def page_header(title: str, caption: str) -> None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_judge(key: str, path: str, template: str, data_dir: str = "") -> Any:
     """One judge per (choice, folder, template, bundled data folder), loaded once per process."""
-    return S.load_judge(key, path or None, template)
+    return judges.load_judge(key, path or None, template)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def cached_bank(split: str, n: int) -> S.Bank:
-    return S.example_bank(split, n)
+def cached_bank(split: str, n: int) -> views.Bank:
+    return views.example_bank(split, n)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -62,7 +62,7 @@ def cached_attribution(judge_id: tuple, examples_json: str, methods: tuple, para
                        attribute_false: bool) -> Any:
     judge = cached_judge(*judge_id)
     exs = [Example.from_dict(d) for d in json.loads(examples_json)]
-    return S.attribute_chunked(judge, exs, list(methods), method_params=json.loads(params_json),
+    return views.attribute_chunked(judge, exs, list(methods), method_params=json.loads(params_json),
                                attribute_false=attribute_false)
 
 
@@ -79,7 +79,7 @@ def judge_sidebar() -> JudgeCtx | None:
     """The judge picker (bundled judges or the demo judge, or a local model folder)."""
     sb = st.sidebar
     sb.markdown("### Judge")
-    opts = S.judge_options()
+    opts = judges.judge_options()
     labels = [o.label for o in opts]
     choice = sb.selectbox("Bundled judge", labels, key="judge_choice",
                           help="The bundled world's judges when their checkpoints are built; the tiny "
@@ -108,11 +108,11 @@ def judge_sidebar() -> JudgeCtx | None:
         try:
             with st.spinner(f"Loading {choice} …"):
                 judge = cached_judge(key, "", template, str(bundle.DATA_DIR))
-            ctx = JudgeCtx(judge, (key, "", template, str(bundle.DATA_DIR)), choice, key == S.DEMO_KEY)
+            ctx = JudgeCtx(judge, (key, "", template, str(bundle.DATA_DIR)), choice, key == judges.DEMO_KEY)
         except G2RError as e:
             sb.error(f"Could not load {choice}: {e}")
             return None
-    sb.caption(S.judge_summary(ctx.judge))
+    sb.caption(judges.judge_summary(ctx.judge))
     return ctx
 
 
@@ -128,14 +128,14 @@ def require_judge() -> JudgeCtx:
 CUSTOM = "Custom input (type your own)"
 
 
-def _fill(prefix: str, bank: S.Bank) -> None:
+def _fill(prefix: str, bank: views.Bank) -> None:
     pick = st.session_state[f"{prefix}_pick"]
     if pick == CUSTOM:
         return
     ex = bank.examples[[bank.label(i) for i in range(len(bank.examples))].index(pick)]
     st.session_state[f"{prefix}_prompt"] = ex.prompt
     st.session_state[f"{prefix}_response"] = ex.response
-    st.session_state[f"{prefix}_rubric"] = S.rubric_json(ex.rubric)
+    st.session_state[f"{prefix}_rubric"] = inputs.rubric_json(ex.rubric)
     st.session_state[f"{prefix}_submit"] = True  # a picked example runs at once
 
 
@@ -174,11 +174,11 @@ def current_inputs(prefix: str) -> tuple[str, str, str]:
 
 def submitted_example(prefix: str, task: Any, ex_id: str, clicked: bool) -> Any:
     """The example last submitted (picked, or the button pressed), or None after an input error
-    (the error is shown). Input is validated by :func:`g2r_lens.app_support.build_example`."""
+    (the error is shown). Input is validated by :func:`g2r_lens.explorer.inputs.build_example`."""
     if clicked or st.session_state.pop(f"{prefix}_submit", False):
         prompt, response, rubric = current_inputs(prefix)
         try:
-            ex = S.build_example(prompt, response, rubric, task=task, id=ex_id)
+            ex = inputs.build_example(prompt, response, rubric, task=task, id=ex_id)
             st.session_state[f"{prefix}_example"] = json.dumps(ex.to_dict())
             st.session_state[f"{prefix}_error"] = None
         except G2RError as e:

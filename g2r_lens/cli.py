@@ -39,7 +39,7 @@ def _method_params(items: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def write_outputs(run, out: Path, methods: Sequence[str]) -> dict[str, Path]:
-    from .viz import report_html
+    from .render import report_html
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": run.save_json(out / "attributions.json"),

@@ -1,5 +1,5 @@
 """The Streamlit explorer: every page through streamlit's AppTest (bad inputs included), the library
-support it calls (g2r_lens.app_support), and the `g2r app` command."""
+support it calls (g2r_lens.explorer, g2r_lens.render), and the `g2r app` command."""
 
 import json
 import os
@@ -11,9 +11,10 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from g2r_lens import Example, attribute  # noqa: E402
-from g2r_lens import app_support as S  # noqa: E402
+from g2r_lens import Example, attribute, render  # noqa: E402
 from g2r_lens.errors import G2RError, ModelLoadError, RubricError  # noqa: E402
+from g2r_lens.explorer import inputs, judges, views  # noqa: E402
+from g2r_lens.explorer import runs as run_folders  # noqa: E402
 from g2r_lens.testing import chat_bpe_tokenizer, tiny_model  # noqa: E402
 from g2r_lens.world import bundle  # noqa: E402
 
@@ -46,7 +47,7 @@ def errors(at: AppTest) -> str:
 
 @pytest.fixture(scope="module")
 def bank():
-    return S.example_bank("test", 24)
+    return views.example_bank("test", 24)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo_run(bank):
-    j = S.demo_judge()
+    j = judges.demo_judge()
     exs = [e for e in bank.examples if any(e.meta["truth_spans"])][:2]
     return j, exs, attribute(j, exs, ["grad_x_input", "random"], attribute_false=True, progress=False)
 
@@ -299,12 +300,12 @@ def test_runs_page_curves_samples_and_exports(runs_root, monkeypatch):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Judge reward"] == f"{want['judge_reward']:+.3f}"
     assert metrics["Checker score"] == f"{want['checker_score']:+.3f}"
-    tok_html = [h.proto.body for h in at.get("html") if 'class="toks"' in h.proto.body]
-    assert tok_html and tok_html[0].count('class="tok"') == len(want["tokens"])
+    tok_html = [h.proto.body for h in at.get("html") if 'class="g2r-text"' in h.proto.body]
+    assert tok_html and tok_html[0].count('class="g2r-u"') == len(want["tokens"])
     assert "step 1 · sample 1" in tok_html[0]
 
     # exports: the files are built from the same data
-    frame = S.runs_metrics_frame(S.run_arms(S.load_runs(runs_root, ["sparse-0", "sparse-1"])[0]))
+    frame = run_folders.runs_metrics_frame(run_folders.run_arms(run_folders.load_runs(runs_root, ["sparse-0", "sparse-1"])[0]))
     assert set(frame["source"]) == {"train", "eval"} and set(frame["run"]) == {"sparse-0", "sparse-1"}
     assert len(at.get("download_button")) == 3
 
@@ -321,67 +322,88 @@ def test_runs_page_refuses_paths_outside_the_root(runs_root, tmp_path, monkeypat
     no_exceptions(at)
     assert any("No run folders" in i.value for i in at.info)  # the escaping symlink is not listed
     for bad in ("../outside", str(runs_root / "sparse-0"), "escape", "", "~"):
-        runs, errs = S.load_runs(link_root, [bad])
+        runs, errs = run_folders.load_runs(link_root, [bad])
         assert not runs and errs, bad
-    runs, errs = S.load_runs(runs_root, ["sparse-0", "../x"])
+    runs, errs = run_folders.load_runs(runs_root, ["sparse-0", "../x"])
     assert [r.name for r in runs] == ["sparse-0"] and "outside the runs root" in errs[0]
 
 
-# ============================================================ app_support (library)
+# ============================================================ explorer and render (library)
 def test_parse_rubric():
-    r = S.parse_rubric('[{"criterion": "Mentions X.", "weight": 2}, "Says hi.", {"text": "Rude.", "weight": -1}]')
+    r = inputs.parse_rubric('[{"criterion": "Mentions X.", "weight": 2}, "Says hi.", {"text": "Rude.", "weight": -1}]')
     assert [(c.text, c.weight) for c in r] == [("Mentions X.", 2.0), ("Says hi.", 1.0), ("Rude.", -1.0)]
-    assert len(S.parse_rubric('{"rubric": [{"criterion": "a", "weight": 1}]}')) == 1
+    assert len(inputs.parse_rubric('{"rubric": [{"criterion": "a", "weight": 1}]}')) == 1
     for text, msg in [("", "empty"), ("[{", r"not valid JSON \(line 1"), ("3", "not a int"),
                       ('[{"weight": 1}]', "item 1"), ('[{"criterion": "a", "weight": "x"}]', "not a number"),
                       ('[{"criterion": "a", "weight": -1}]', "positive weight"), ("[]", "no criteria"),
                       (json.dumps(["c"] * 13), "at most 12"), (json.dumps(["c" * 401]), "characters long")]:
         with pytest.raises(RubricError, match=msg):
-            S.parse_rubric(text)
-    assert json.loads(S.rubric_json(r)) == [{"criterion": c.text, "weight": c.weight} for c in r]
+            inputs.parse_rubric(text)
+    assert json.loads(inputs.rubric_json(r)) == [{"criterion": c.text, "weight": c.weight} for c in r]
 
 
 def test_build_example_and_truth(bank):
     ex = bank.examples[0]
     task = bank.task_of(ex)
-    built = S.build_example(ex.prompt, ex.response, S.rubric_json(ex.rubric), task=task, id=ex.id)
+    built = inputs.build_example(ex.prompt, ex.response, inputs.rubric_json(ex.rubric), task=task, id=ex.id)
     assert built.meta["truth_spans"] == ex.meta["truth_spans"]
     # an edited response: the checker is re-run on the new text
-    edited = S.build_example(ex.prompt, ex.response + " Bye.", S.rubric_json(ex.rubric), task=task)
+    edited = inputs.build_example(ex.prompt, ex.response + " Bye.", inputs.rubric_json(ex.rubric), task=task)
     assert "checker" in edited.meta and edited.response.endswith("Bye.")
     # an edited prompt or rubric: no checker truth
-    assert "checker" not in S.build_example(ex.prompt + " Hi.", ex.response, S.rubric_json(ex.rubric), task=task).meta
-    assert "checker" not in S.build_example(ex.prompt, ex.response, GOOD_RUBRIC, task=task).meta
+    assert "checker" not in inputs.build_example(ex.prompt + " Hi.", ex.response, inputs.rubric_json(ex.rubric), task=task).meta
+    assert "checker" not in inputs.build_example(ex.prompt, ex.response, GOOD_RUBRIC, task=task).meta
     for args, msg in [(("p", "", GOOD_RUBRIC), "empty"), (("p" * 5000, "r", GOOD_RUBRIC), "prompt is 5,000"),
                       (("p", "r" * 7000, GOOD_RUBRIC), "response is 7,000")]:
         with pytest.raises(G2RError, match=msg):
-            S.build_example(*args)
+            inputs.build_example(*args)
 
 
 def test_examples_from_jsonl():
     line = json.dumps({"prompt": "p", "response": "r", "rubric": [{"criterion": "c", "weight": 1}]})
-    exs = S.examples_from_jsonl((line + "\n\n" + line).encode())
+    exs = inputs.examples_from_jsonl((line + "\n\n" + line).encode())
     assert len(exs) == 2 and len({e.id for e in exs}) == 2
     for text, msg in [("{bad", "uploaded file:1: not valid JSON"), ("[1]", "uploaded file:1: expected a JSON object"),
                       (line + "\n" + json.dumps({"prompt": "p", "response": " ", "rubric": ["c"]}), "example line2"),
                       ("", "no examples")]:
         with pytest.raises(G2RError, match=msg):
-            S.examples_from_jsonl(text)
+            inputs.examples_from_jsonl(text)
 
 
-def test_load_judge_errors(tmp_path):
+def test_load_judge_errors(tmp_path, monkeypatch):
     with pytest.raises(ModelLoadError, match="no folder"):
-        S.load_judge("path", str(tmp_path / "nope"))
+        judges.load_judge("path", str(tmp_path / "nope"))
     with pytest.raises(ModelLoadError, match="empty"):
-        S.load_judge("path", "  ")
+        judges.load_judge("path", "  ")
     f = tmp_path / "file.bin"
     f.write_text("x")
     with pytest.raises(ModelLoadError, match="not a model folder"):
-        S.load_judge("path", str(f))
+        judges.load_judge("path", str(f))
     with pytest.raises(G2RError, match="unknown judge"):
-        S.load_judge("something")
+        judges.load_judge("something")
     with pytest.raises(G2RError, match="template"):
-        S.load_judge("demo", template="fancy")
+        judges.load_judge("demo", template="fancy")
+    # no bundled checkpoints under this data folder: a plain error, whatever the spelling
+    monkeypatch.setattr(bundle, "DATA_DIR", tmp_path)
+    for key in ("external", "self", "judge", "bundled:judge"):
+        with pytest.raises(G2RError, match="no bundled checkpoint"):
+            judges.load_judge(key)
+
+
+def test_bundled_judges_are_external_and_self(tmp_path, monkeypatch, model_dir):
+    """One loader for the bundled judges (world.bundle.load_judge); "judge" is an input alias only."""
+    import shutil
+
+    from g2r_lens.judge import JudgeTemplate
+
+    for name in ("judge", "policy"):
+        shutil.copytree(model_dir, tmp_path / name)
+    monkeypatch.setattr(bundle, "DATA_DIR", tmp_path)
+    assert [o.key for o in judges.judge_options()] == ["external", "self", judges.DEMO_KEY]
+    ext, alias, own = judges.load_judge("external"), judges.load_judge("bundled:judge"), judges.load_judge("self")
+    assert Path(ext.name) == Path(alias.name) == tmp_path / "judge" and Path(own.name) == tmp_path / "policy"
+    assert ext.template == bundle.WORLD_TEMPLATE
+    assert judges.load_judge("external", template="generic").template == JudgeTemplate()
 
 
 def test_resolve_under_refuses_escapes(tmp_path):
@@ -389,29 +411,29 @@ def test_resolve_under_refuses_escapes(tmp_path):
     (root / "a" / "b").mkdir(parents=True)
     (tmp_path / "secret").mkdir()
     (root / "link").symlink_to(tmp_path / "secret", target_is_directory=True)
-    assert S.resolve_under(root, "a") == (root / "a").resolve()
-    assert S.resolve_under(root, "a/b") == (root / "a" / "b").resolve()
-    assert S.resolve_under(root, "a/../a") == (root / "a").resolve()
+    assert run_folders.resolve_under(root, "a") == (root / "a").resolve()
+    assert run_folders.resolve_under(root, "a/b") == (root / "a" / "b").resolve()
+    assert run_folders.resolve_under(root, "a/../a") == (root / "a").resolve()
     for bad in ["", "  ", "..", "../secret", "a/../../secret", "/etc", str(tmp_path / "secret"), "link", "link/x",
                 ".", "~/x", "a\x00b"]:
         with pytest.raises(G2RError):
-            S.resolve_under(root, bad)
-    assert S.list_runs(root) == ["a"]  # the symlink escaping the root is not listed
-    assert S.list_runs(tmp_path / "missing") == []
+            run_folders.resolve_under(root, bad)
+    assert run_folders.list_runs(root) == ["a"]  # the symlink escaping the root is not listed
+    assert run_folders.list_runs(tmp_path / "missing") == []
 
 
 def test_runs_root_from_env(tmp_path, monkeypatch):
     monkeypatch.setenv("G2R_RUNS_ROOT", str(tmp_path))
-    assert S.runs_root() == tmp_path.resolve()
+    assert run_folders.runs_root() == tmp_path.resolve()
     monkeypatch.delenv("G2R_RUNS_ROOT")
-    assert S.runs_root() == (Path.cwd() / "runs").resolve()
+    assert run_folders.runs_root() == (Path.cwd() / "runs").resolve()
 
 
 def test_views_figures_and_exports(demo_run):
     j, exs, run = demo_run
     for ex, r in zip(exs, run.examples):
         for gran in ("token", "word"):
-            v = S.inspect_view(r, "grad_x_input", "rewards", gran, ex.meta)
+            v = views.inspect_view(r, "grad_x_input", "rewards", gran, ex.meta)
             assert v.values.shape == (len(r.criteria) + 1, len(v.units))
             # the Σ row is the dense reward (sums to the sparse reward) and the column sums of the
             # criterion rows (reward shares) equal it
@@ -419,68 +441,68 @@ def test_views_figures_and_exports(demo_run):
             assert v.values[:-1].sum(0) == pytest.approx(v.values[-1])
             assert sum(len(g) for g in v.groups) == len(r.tokens)
     ex, r = next((e, x) for e, x in zip(exs, run.examples) if any(e.meta["truth_spans"]))
-    sm = S.summary(r, "grad_x_input", ex.meta)
+    sm = views.summary(r, "grad_x_input", ex.meta)
     assert sm.conserved and sm.sparse == r.sparse_reward
     assert sm.checker_score == ex.meta["checker_score"]
     assert sm.checker_agreement == (sum(c.verdict == z for c, z in zip(r.criteria, ex.meta["checker"])),
                                     len(r.criteria))
-    assert S.summary(r, "grad_x_input").checker_agreement is None
-    ct = S.criteria_table(r, "grad_x_input", meta=ex.meta)
+    assert views.summary(r, "grad_x_input").checker_agreement is None
+    ct = views.criteria_table(r, "grad_x_input", meta=ex.meta)
     assert list(ct["criterion"]) == [c.text for c in r.criteria] and list(ct["kind"]) == ex.meta["kinds"]
     assert list(ct["checker"]) == ["✓" if z else "✗" for z in ex.meta["checker"]]
     top0 = r.top_tokens("grad_x_input", 0, 3)
-    assert ct["top tokens"][0] == ", ".join(S._tok_label(t) for t, _ in top0)
-    assert "top words" in S.criteria_table(r, "grad_x_input", S.inspect_view(r, "grad_x_input", granularity="word"))
-    v = S.inspect_view(r, "grad_x_input", "scores", "token", ex.meta)
+    assert ct["top tokens"][0] == ", ".join(views.token_label(t) for t, _ in top0)
+    assert "top words" in views.criteria_table(r, "grad_x_input", views.inspect_view(r, "grad_x_input", granularity="word"))
+    v = views.inspect_view(r, "grad_x_input", "scores", "token", ex.meta)
     n_truth = int(v.truth.sum())
-    fig = S.heatmap_figure(v)
+    fig = render.heatmap_figure(v)
     assert n_truth > 0 and len(fig.layout.shapes) == n_truth
     assert np.nanmax(np.abs(np.asarray(fig.data[0].z, dtype=float))) == pytest.approx(1.0)
     df = v.to_frame()
     assert len(df) == v.values.size and df["checker_truth"].sum() == n_truth
-    cv = S.compare_view(r, ["grad_x_input", "random"], 0, "alphas", "word", ex.meta)
+    cv = views.compare_view(r, ["grad_x_input", "random"], 0, "alphas", "word", ex.meta)
     assert cv.row_labels == ["grad_x_input", "random"] and cv.values.sum(1) == pytest.approx([1.0, 1.0])
-    assert S.compare_view(r, ["grad_x_input"], None, "scores", "token").value_name == "rewards"
+    assert views.compare_view(r, ["grad_x_input"], None, "scores", "token").value_name == "rewards"
     with pytest.raises(G2RError):
-        S.inspect_view(r, "grad_x_input", "logits")
+        views.inspect_view(r, "grad_x_input", "logits")
     with pytest.raises(G2RError):
-        S.inspect_view(r, "grad_x_input", "scores", "sentence")
+        views.inspect_view(r, "grad_x_input", "scores", "sentence")
     # re-tempering keeps conservation
-    hot = S.with_tau(run, 5.0, "relative")
+    hot = views.with_tau(run, 5.0, "relative")
     assert hot.provenance["tau"] == 5.0
     for a, b in zip(run.examples, hot.examples):
         assert sum(b.methods["grad_x_input"].rewards) == pytest.approx(a.sparse_reward)
     # HTML: escaped, self-contained (no CDN)
     evil = r.__class__(**{**r.__dict__, "response": "<b>x</b>" + r.response[8:]})
-    h = S.text_html(S.inspect_view(evil, "grad_x_input"), 0, evil)
+    h = render.text_html(views.inspect_view(evil, "grad_x_input"), 0, evil)
     assert "<b>" not in h and "&lt;" in h and "&gt;" in h
-    doc = S.html_document("t <x>", [("h2", "a&b"), fig, df.head(3), "<p>raw</p>"], run.provenance)
+    doc = render.html_document("t <x>", [("h2", "a&b"), fig, df.head(3), "<p>raw</p>"], run.provenance)
     assert "<script src" not in doc and doc.count("<script type='text/javascript'>") == 1
     assert "t &lt;x&gt;" in doc and "a&amp;b" in doc and "<p>raw</p>" in doc
-    assert json.loads(S.to_json({"x": float("nan")})) == {"x": None}
+    assert json.loads(views.to_json({"x": float("nan")})) == {"x": None}
     k_truth = next(k for k, s in enumerate(ex.meta["truth_spans"]) if s)
-    loc = S.localisation_table(r, ["grad_x_input", "random"], k_truth, ex.meta)
+    loc = views.localisation_table(r, ["grad_x_input", "random"], k_truth, ex.meta)
     assert list(loc["method"]) == ["grad_x_input", "random"] and (loc["n_truth"] > 0).all()
 
 
 def test_deletion_and_lens_figures(demo_run):
-    from g2r_lens import analysis as A
+    from g2r_lens import analysis
 
     j, exs, run = demo_run
-    curves = A.deletion_curves(j, exs[0], run.examples[0], 0, ["grad_x_input"], steps=2)
-    fig = S.deletion_figure(curves, "t")
+    curves = analysis.deletion_curves(j, exs[0], run.examples[0], 0, ["grad_x_input"], steps=2)
+    fig = render.deletion_figure(curves, "t")
     assert [tr.name.split(" · ")[0] for tr in fig.data] == ["grad_x_input", "random order"]
-    assert len(S.deletion_table(curves)) == sum(len(c.counts) for c in curves.values())
-    table = A.lens_table(A.lens_records(run.examples, "grad_x_input", metas=[e.meta for e in exs]), 1)
+    assert len(views.deletion_table(curves)) == sum(len(c.counts) for c in curves.values())
+    table = analysis.lens_table(analysis.lens_records(run.examples, "grad_x_input", metas=[e.meta for e in exs]), 1)
     g = table["group"].iloc[0]
-    lf = S.lens_figure(table, g)
+    lf = render.lens_figure(table, g)
     assert {tr.type for tr in lf.data} == {"bar"}
-    mat = A.agreement_matrix({"a": [1, 2, 3], "b": [3, 2, 1]})
-    af = S.agreement_figure(mat, "t")
+    mat = analysis.agreement_matrix({"a": [1, 2, 3], "b": [3, 2, 1]})
+    af = render.agreement_figure(mat, "t")
     assert af.data[0].z[0][1] == pytest.approx(-1.0)
     # the JSON export takes everything a view shows
-    view = S.inspect_view(run.examples[0], "grad_x_input", "scores", "word", exs[0].meta)
-    js = json.loads(S.to_json({"run": run, "view": view, "spearman": mat, "lens": table.head(3), "deletion": curves,
+    view = views.inspect_view(run.examples[0], "grad_x_input", "scores", "word", exs[0].meta)
+    js = json.loads(views.to_json({"run": run, "view": view, "spearman": mat, "lens": table.head(3), "deletion": curves,
                                "x": np.float32(np.nan), "flag": np.bool_(True)}))
     assert js["run"]["format"] == "g2r_lens.attribution/1" and len(js["run"]["examples"]) == len(exs)
     assert js["view"]["units"] == view.units and len(js["view"]["values"]) == len(view.row_labels)
@@ -493,13 +515,13 @@ def test_deletion_and_lens_figures(demo_run):
 def test_attribute_chunked_progress(demo_run):
     j, exs, _ = demo_run
     seen = []
-    run = S.attribute_chunked(j, exs[:2], ["uniform"], chunk_size=1, progress=lambda f, m: seen.append(f))
+    run = views.attribute_chunked(j, exs[:2], ["uniform"], chunk_size=1, progress=lambda f, m: seen.append(f))
     assert [e.id for e in run.examples] == [e.id for e in exs[:2]]
     assert seen == [0.5, 1.0]
     with pytest.raises(G2RError, match="unique"):
-        S.attribute_chunked(j, [exs[0], exs[0]], ["uniform"])
+        views.attribute_chunked(j, [exs[0], exs[0]], ["uniform"])
     with pytest.raises(G2RError, match="no examples"):
-        S.attribute_chunked(j, [], ["uniform"])
+        views.attribute_chunked(j, [], ["uniform"])
     assert isinstance(exs[0], Example)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from g2r_lens import AttributionRun, attribute
-from g2r_lens.viz import heatmap, report_html
+from g2r_lens.render import heatmap, report_html
 
 
 @pytest.fixture(scope="module")

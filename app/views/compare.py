@@ -8,28 +8,27 @@ import json
 
 import streamlit as st
 
-import lens_ui as U
-from g2r_lens import analysis as A
-from g2r_lens import app_support as S
-from g2r_lens import available_methods
+import lens_ui
+from g2r_lens import analysis, available_methods, render
 from g2r_lens.errors import G2RError
+from g2r_lens.explorer import views
 
 DEFAULT = ["grad_x_input", "integrated_gradients", "attention_last", "leave_one_out", "random"]
 
-U.page_header("Compare", "Several attribution methods on the same response and one colour scale: do they "
+lens_ui.page_header("Compare", "Several attribution methods on the same response and one colour scale: do they "
                          "agree, do they point at the checker's truth tokens, and does deleting what they "
                          "credit move the verdict?")
-ctx = U.require_judge()
-task, ex_id = U.example_inputs("cmp")
+ctx = lens_ui.require_judge()
+task, ex_id = lens_ui.example_inputs("cmp")
 
 all_methods = available_methods()
 c = st.columns([3.6, 0.9, 0.9], vertical_alignment="bottom")
 chosen = c[0].multiselect("Methods", all_methods, default=[m for m in DEFAULT if m in all_methods],
-                          key="cmp_methods", persist_state="session", help=U.METHOD_HELP)
+                          key="cmp_methods", persist_state="session", help=lens_ui.METHOD_HELP)
 ig_steps = c[1].number_input("IG steps", 4, 128, 16, step=4, key="cmp_ig", persist_state="session")
 clicked = c[2].button("Compare", type="primary", key="cmp_go", width="stretch")
 
-ex = U.submitted_example("cmp", task, ex_id, clicked)
+ex = lens_ui.submitted_example("cmp", task, ex_id, clicked)
 if ex is None:
     if not st.session_state.get("cmp_error"):
         st.info("Pick an example or type one, then press **Compare**.")
@@ -42,19 +41,19 @@ params = {"integrated_gradients": {"n_steps": int(ig_steps)}} if "integrated_gra
 ex_json = json.dumps([ex.to_dict()])
 try:
     with st.spinner(f"Attributing with {len(chosen)} methods …"):
-        base_run = U.cached_attribution(ctx.judge_id, ex_json, tuple(chosen), json.dumps(params), True)
+        base_run = lens_ui.cached_attribution(ctx.judge_id, ex_json, tuple(chosen), json.dumps(params), True)
 except G2RError as e:
     st.error(f"**The judge could not score this input.** {e}", icon=":material/block:")
     st.stop()
 
 r0 = base_run.examples[0]
 # options are the labels themselves, so another example's criteria replace them (not just relabel)
-crit_opts = ["Σ dense reward (all criteria)"] + [f"{k + 1}. {S.criterion_label(c, 80)}"
+crit_opts = ["Σ dense reward (all criteria)"] + [f"{k + 1}. {views.criterion_label(c, 80)}"
                                                  for k, c in enumerate(r0.criteria)]
 d = st.columns([2.5, 1.3, 1.25, 1.4, 0.9], vertical_alignment="bottom")
 crit_label = d[0].selectbox("Criterion", crit_opts, index=1, key="cmp_crit")
 criterion = None if crit_opts.index(crit_label) == 0 else crit_opts.index(crit_label) - 1
-value = d[1].selectbox("Values", list(S.VALUES), format_func=S.VALUES.get, key="cmp_value",
+value = d[1].selectbox("Values", list(views.VALUES), format_func=views.VALUES.get, key="cmp_value",
                        persist_state="session", disabled=criterion is None)
 granularity = d[2].segmented_control("Units", ["token", "word"], default="token", required=True, key="cmp_units",
                                      persist_state="session")
@@ -62,31 +61,31 @@ tau = d[3].select_slider("τ (relative)", options=[0.1, 0.2, 0.3, 0.5, 0.75, 1.0
                          key="cmp_tau", persist_state="session")
 topk = d[4].number_input("top-k", 1, 50, 5, key="cmp_topk", persist_state="session")
 
-run = S.with_tau(base_run, float(tau), "relative")
+run = views.with_tau(base_run, float(tau), "relative")
 r = run.examples[0]
 meta = ex.meta
-U.show_prompt(r)
+lens_ui.show_prompt(r)
 
-view = S.compare_view(r, chosen, criterion, value, granularity, meta)
+view = views.compare_view(r, chosen, criterion, value, granularity, meta)
 per_row = view.value_name == "scores"
 st.caption("Scores: each method is scaled to its own largest |score|, so all rows share one ±1 scale. "
            "α and rewards: one absolute scale for every method."
            + (" Green outlines: the checker's truth tokens for this criterion." if view.truth is not None else ""))
-fig = S.heatmap_figure(view, per_row=per_row)
+fig = render.heatmap_figure(view, per_row=per_row)
 st.plotly_chart(fig, key="cmp_heatmap", config={"displayModeBar": False})
-st.html(S.LEGEND_HTML)
+st.html(render.LEGEND_HTML)
 
 # ---- agreement
 vals = {name: view.values[i] for i, name in enumerate(view.row_labels)}
-sp = A.agreement_matrix(vals, "spearman")
-ov = A.agreement_matrix(vals, "topk", int(topk))
+sp = analysis.agreement_matrix(vals, "spearman")
+ov = analysis.agreement_matrix(vals, "topk", int(topk))
 st.subheader("Agreement")
 a1, a2 = st.columns(2)
-f_sp = S.agreement_figure(sp, f"Spearman rank correlation ({granularity}s)")
-f_ov = S.agreement_figure(ov, f"top-{int(topk)} overlap ({granularity}s)", zmin=0.0)
+f_sp = render.agreement_figure(sp, f"Spearman rank correlation ({granularity}s)")
+f_ov = render.agreement_figure(ov, f"top-{int(topk)} overlap ({granularity}s)", zmin=0.0)
 a1.plotly_chart(f_sp, key="cmp_spearman_fig", config={"displayModeBar": False})
 a2.plotly_chart(f_ov, key="cmp_topk_fig", config={"displayModeBar": False})
-loc = S.localisation_table(r, chosen, criterion, meta) if criterion is not None else None
+loc = views.localisation_table(r, chosen, criterion, meta) if criterion is not None else None
 if loc is not None and not loc.empty and loc["n_truth"].max() > 0:
     st.markdown("**Pointing at the checker's truth** — R-precision (share of truth among the top-|truth| "
                 "tokens), whether the top token is truth, AUROC of truth vs other tokens, and the share of α "
@@ -113,7 +112,7 @@ else:
     if e2.button("Compute deletion curves", key="cmp_del"):
         bar = st.progress(0.0, text="Re-scoring perturbed responses …")
         try:
-            curves = A.deletion_curves(ctx.judge, ex, base_run.examples[0], criterion, chosen, int(steps),
+            curves = analysis.deletion_curves(ctx.judge, ex, base_run.examples[0], criterion, chosen, int(steps),
                                        progress=lambda f: bar.progress(f, text=f"Re-scoring … {f:.0%}"))
             store.clear()
             store[dkey] = curves
@@ -122,7 +121,7 @@ else:
         bar.empty()
     curves = store.get(dkey)
     if curves:
-        f_del = S.deletion_figure(curves, html.escape(r.criteria[criterion].text))
+        f_del = render.deletion_figure(curves, html.escape(r.criteria[criterion].text))
         st.plotly_chart(f_del, key="cmp_deletion", config={"displayModeBar": False})
 
 # ---- exports
@@ -130,17 +129,17 @@ name = f"g2r-compare-{r.id}-{'sum' if criterion is None else f'c{criterion}'}"
 
 
 def _json() -> str:
-    return S.to_json({"run": run, "view": view, "spearman": sp, f"top{int(topk)}_overlap": ov,
+    return views.to_json({"run": run, "view": view, "spearman": sp, f"top{int(topk)}_overlap": ov,
                       "localisation": loc, "deletion": curves or {}})
 
 
 def _html() -> str:
-    blocks = [f"<p><b>Prompt.</b> {html.escape(r.prompt)}</p>", fig, S.LEGEND_HTML, ("h2", "Agreement"), f_sp, f_ov]
+    blocks = [f"<p><b>Prompt.</b> {html.escape(r.prompt)}</p>", fig, render.LEGEND_HTML, ("h2", "Agreement"), f_sp, f_ov]
     if loc is not None and not loc.empty:
         blocks.append(loc)
     if curves:
-        blocks += [("h2", "Deletion curves"), S.deletion_figure(curves), S.deletion_table(curves)]
-    return S.html_document(f"g2r lens · compare · {r.id}", blocks, run.provenance)
+        blocks += [("h2", "Deletion curves"), render.deletion_figure(curves), views.deletion_table(curves)]
+    return render.html_document(f"g2r lens · compare · {r.id}", blocks, run.provenance)
 
 
-U.downloads(name, json_fn=_json, csv_fn=lambda: view.to_frame().to_csv(index=False), html_fn=_html, key="cmp_dl")
+lens_ui.downloads(name, json_fn=_json, csv_fn=lambda: view.to_frame().to_csv(index=False), html_fn=_html, key="cmp_dl")

@@ -7,20 +7,20 @@ import json
 
 import streamlit as st
 
-import lens_ui as U
-from g2r_lens import app_support as S
-from g2r_lens import available_methods
+import lens_ui
+from g2r_lens import available_methods, render
 from g2r_lens.errors import G2RError
+from g2r_lens.explorer import views
 
-U.page_header("Inspect", "One response, one rubric: the judge's verdict on each criterion, the response "
+lens_ui.page_header("Inspect", "One response, one rubric: the judge's verdict on each criterion, the response "
                          "tokens that drove it, and the dense reward every token earns.")
-ctx = U.require_judge()
-task, ex_id = U.example_inputs("insp")
+ctx = lens_ui.require_judge()
+task, ex_id = lens_ui.example_inputs("insp")
 
 methods = available_methods()
 c = st.columns([1.3, 1.5, 1.45, 1.25, 1.35, 0.95], vertical_alignment="bottom")
 method = c[0].selectbox("Method", methods, index=methods.index("grad_x_input"), key="insp_method",
-                        persist_state="session", help=U.METHOD_HELP)
+                        persist_state="session", help=lens_ui.METHOD_HELP)
 TAUS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
 tau = c[1].select_slider("τ (softmax temperature)", options=TAUS,
                          value=1.0, key="insp_tau", persist_state="session",
@@ -30,7 +30,7 @@ tau_mode = c[2].segmented_control("τ mode", ["relative", "absolute"], default="
                                   key="insp_tau_mode", persist_state="session")
 granularity = c[3].segmented_control("Units", ["token", "word"], default="token", required=True,
                                      key="insp_units", persist_state="session")
-value = c[4].selectbox("Criterion rows show", list(S.VALUES), format_func=S.VALUES.get, key="insp_value",
+value = c[4].selectbox("Criterion rows show", list(views.VALUES), format_func=views.VALUES.get, key="insp_value",
                        persist_state="session")
 clicked = c[5].button("Attribute", type="primary", key="insp_go", width="stretch")
 with st.expander("More options"):
@@ -43,7 +43,7 @@ with st.expander("More options"):
     ig_steps = o[2].number_input("Integrated-gradients steps", 4, 128, 32, step=4, key="insp_ig",
                                  persist_state="session")
 
-ex = U.submitted_example("insp", task, ex_id, clicked)
+ex = lens_ui.submitted_example("insp", task, ex_id, clicked)
 if ex is None:
     if not st.session_state.get("insp_error"):
         st.info("Pick an example or type one, then press **Attribute**.")
@@ -52,21 +52,21 @@ if ex is None:
 params = {"integrated_gradients": {"n_steps": int(ig_steps)}} if method == "integrated_gradients" else {}
 try:
     with st.spinner(f"Judging {len(ex.rubric)} criteria and attributing with {method} …"):
-        run = U.cached_attribution(ctx.judge_id, json.dumps([ex.to_dict()]), (method,), json.dumps(params),
+        run = lens_ui.cached_attribution(ctx.judge_id, json.dumps([ex.to_dict()]), (method,), json.dumps(params),
                                    bool(attribute_false))
-    run = S.with_tau(run, float(tau), tau_mode)
+    run = views.with_tau(run, float(tau), tau_mode)
 except G2RError as e:
     st.error(f"**The judge could not score this input.** {e}", icon=":material/block:")
     st.stop()
 
 r = run.examples[0]
 meta = ex.meta
-U.show_prompt(r)
+lens_ui.show_prompt(r)
 if ctx.demo:
     st.caption("Judge: tiny demo model with random weights — verdicts and attributions are illustrative only.")
 
 # ---- headline numbers
-sm = S.summary(r, method, meta)
+sm = views.summary(r, method, meta)
 k = st.columns(5)
 k[0].metric("Sparse reward", f"{sm.sparse:+.3f}", help="Σ_k w_k·1[verdict_k] / Σ_k max(w_k, 0)")
 k[1].metric("Σ dense reward", f"{sm.dense_sum:+.3f}", delta=f"Δ {sm.conservation_error:.1e}", delta_color="off",
@@ -88,19 +88,19 @@ if r.truncated_tokens:
     st.warning(f"{r.truncated_tokens} response tokens were cut to fit the judge's context.")
 
 # ---- heatmap
-view = S.inspect_view(r, method, value, granularity, meta)
-fig = S.heatmap_figure(view, per_row=per_row)
+view = views.inspect_view(r, method, value, granularity, meta)
+fig = render.heatmap_figure(view, per_row=per_row)
 st.plotly_chart(fig, key="insp_heatmap", config={"displayModeBar": False, "responsive": True})
-st.html(S.LEGEND_HTML)
+st.html(render.LEGEND_HTML)
 
 # ---- reading view
 rows = view.row_labels
 row_opts = [f"{i + 1}. {lab}" if i < len(rows) - 1 else lab for i, lab in enumerate(rows)]
 pick = st.selectbox("Colour the response by", row_opts, index=len(rows) - 1, key="insp_row")
-st.html(S.text_html(view, row_opts.index(pick), r, per_row=per_row))
+st.html(render.text_html(view, row_opts.index(pick), r, per_row=per_row))
 
 # ---- criteria table
-table = S.criteria_table(r, method, view, meta)
+table = views.criteria_table(r, method, view, meta)
 st.dataframe(table, hide_index=True, width="stretch",
              column_order=["verdict", "criterion", table.columns[-1], "p(True)", "weight", "kind", "checker", "H(α)",
                            "τ_eff"],
@@ -115,12 +115,12 @@ st.dataframe(table, hide_index=True, width="stretch",
                             "kind": st.column_config.TextColumn(width="small"),
                             table.columns[-1]: st.column_config.TextColumn(width="medium")})
 
-U.downloads(
+lens_ui.downloads(
     f"g2r-inspect-{r.id}-{method}",
-    json_fn=lambda: S.to_json({"run": run, "method": method, "granularity": granularity, "view": view}),
+    json_fn=lambda: views.to_json({"run": run, "method": method, "granularity": granularity, "view": view}),
     csv_fn=lambda: view.to_frame().to_csv(index=False),
-    html_fn=lambda: S.html_document(f"g2r lens · {r.id} · {method}", [
-        f"<p><b>Prompt.</b> {html.escape(r.prompt)}</p>", fig, S.LEGEND_HTML,
-        S.text_html(view, len(rows) - 1, r, per_row),
+    html_fn=lambda: render.html_document(f"g2r lens · {r.id} · {method}", [
+        f"<p><b>Prompt.</b> {html.escape(r.prompt)}</p>", fig, render.LEGEND_HTML,
+        render.text_html(view, len(rows) - 1, r, per_row),
         table], run.provenance),
     key="insp_dl")

@@ -7,16 +7,15 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-import lens_ui as U
-from g2r_lens import analysis as A
-from g2r_lens import app_support as S
-from g2r_lens import available_methods
+import lens_ui
+from g2r_lens import analysis, available_methods, render
 from g2r_lens.errors import G2RError
+from g2r_lens.explorer import inputs, views
 from g2r_lens.world import KINDS, RESPONSE_MODES
 
-U.page_header("Lens", "Over many responses: the words and phrases a judge credits or penalises most for each "
+lens_ui.page_header("Lens", "Over many responses: the words and phrases a judge credits or penalises most for each "
                       "kind of criterion — what the judge really rewards, next to what the checker says.")
-ctx = U.require_judge()
+ctx = lens_ui.require_judge()
 
 methods = available_methods()
 c = st.columns([1.7, 1.1, 2.3, 1.3], vertical_alignment="bottom")
@@ -53,14 +52,14 @@ if clicked:
         if source == "bundled world":
             if not modes:
                 raise G2RError("choose at least one response mode")
-            bank = S.example_bank("test", int(n), modes=tuple(modes))
+            bank = views.example_bank("test", int(n), modes=tuple(modes))
             examples = bank.examples
         else:
             if upload is None:
                 raise G2RError("upload a JSONL file first")
-            examples = S.examples_from_jsonl(upload.getvalue())
+            examples = inputs.examples_from_jsonl(upload.getvalue())
         bar = st.progress(0.0, text="Judging and attributing …")
-        run = S.attribute_chunked(ctx.judge, examples, [method], attribute_false=True, chunk_size=8,
+        run = views.attribute_chunked(ctx.judge, examples, [method], attribute_false=True, chunk_size=8,
                                   progress=lambda f, msg: bar.progress(f, text=f"Judging and attributing · {msg}"))
         bar.empty()
         st.session_state["lens_result"] = {"run": run, "metas": [e.meta for e in examples], "method": method,
@@ -77,9 +76,9 @@ if not res:
 
 run, metas = res["run"], res["metas"]
 flt = {"all": None, "judged True": True, "judged False": False}[verdict]
-records = A.lens_records(run.examples, res["method"], metas=metas, by=by, ngram=int(ngram), verdict=flt)
-table = A.lens_table(records, int(min_count))
-agree = A.judge_checker_table(run.examples, metas, by)
+records = analysis.lens_records(run.examples, res["method"], metas=metas, by=by, ngram=int(ngram), verdict=flt)
+table = analysis.lens_table(records, int(min_count))
+agree = analysis.judge_checker_table(run.examples, metas, by)
 st.caption(f"{len(run.examples)} responses · {res['method']} · judge: {res['judge']} · each criterion's word "
            "credits are scaled to [−1, 1] by their largest magnitude, then averaged over occurrences.")
 if table.empty:
@@ -104,7 +103,7 @@ for tab, g in zip(tabs, shown):
             m[1].metric("judge says True", f"{row['judge_true']:.0%}")
             m[2].metric("checker says True", f"{row['checker_true']:.0%}")
             m[3].metric("judge = checker", f"{row['agreement']:.0%}")
-        figs[g] = S.lens_figure(table, g, 12)
+        figs[g] = render.lens_figure(table, g, 12)
         st.plotly_chart(figs[g], key=f"lens_fig_{hashlib.sha1(g.encode()).hexdigest()[:8]}",
                         config={"displayModeBar": False})
         st.dataframe(table[table["group"] == g].drop(columns="group"), hide_index=True, width="stretch", height=260,
@@ -113,12 +112,12 @@ for tab, g in zip(tabs, shown):
                                     "share_positive": st.column_config.ProgressColumn(min_value=0, max_value=1),
                                     "truth_rate": st.column_config.ProgressColumn(min_value=0, max_value=1)})
 
-U.downloads(
+lens_ui.downloads(
     f"g2r-lens-{res['method']}-{by}",
     csv_fn=lambda: table.to_csv(index=False),
-    json_fn=lambda: S.to_json({"provenance": run.provenance, "method": res["method"], "group_by": by,
+    json_fn=lambda: views.to_json({"provenance": run.provenance, "method": res["method"], "group_by": by,
                                "ngram": int(ngram), "table": table, "judge_vs_checker": agree}),
-    html_fn=lambda: S.html_document(f"g2r lens · lens · {res['method']}",
+    html_fn=lambda: render.html_document(f"g2r lens · lens · {res['method']}",
                                     [x for g in shown for x in (("h2", g), figs[g])]
                                     + [("h2", "Judge vs checker"), agree, ("h2", "All phrases"),
                                        pd.DataFrame(table)], run.provenance),

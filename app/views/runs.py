@@ -1,6 +1,6 @@
 """Runs: RL training runs (`g2r train`): learning curves per reward mode with seed bands, and the token
 rewards of saved samples. Run folders are only ever read under the runs root the app was given
-(:func:`g2r_lens.app_support.resolve_under`)."""
+(:func:`g2r_lens.explorer.runs.resolve_under`)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ import html
 
 import streamlit as st
 
-import lens_ui as U
-from g2r_lens import app_support as S
+import lens_ui
+from g2r_lens import render
+from g2r_lens.explorer import runs as run_folders
+from g2r_lens.explorer import views
+from g2r_lens.rl import plots as rl_plots
 
-U.page_header("Runs", "RL runs trained with sparse and dense judge rewards: learning curves per reward mode "
+lens_ui.page_header("Runs", "RL runs trained with sparse and dense judge rewards: learning curves per reward mode "
                       "with seed bands, and the token rewards of saved samples.")
 
-root = S.runs_root()
+root = run_folders.runs_root()
 st.caption(f"Runs root: `{root}` — the only folder this page reads. Set it with `g2r app --runs-root DIR` "
            "(or the `G2R_RUNS_ROOT` environment variable).")
-names = S.list_runs(root)
+names = run_folders.list_runs(root)
 if not names:
     st.info(f"No run folders under `{root}` yet. Train some with `g2r train --out {root}/NAME …`, then reload.",
             icon=":material/folder_open:")
@@ -33,21 +36,21 @@ if not chosen:
     st.info("Choose one or more run folders.")
     st.stop()
 
-runs, errs = S.load_runs(root, chosen)
+runs, errs = run_folders.load_runs(root, chosen)
 for e in errs:
     st.error(e, icon=":material/block:")
 if not runs:
     st.stop()
 
-arms = S.run_arms(runs)
-table = S.runs_table(arms)
+arms = run_folders.run_arms(runs)
+table = run_folders.runs_table(arms)
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={k: st.column_config.NumberColumn(format="%+.3f") for k in table.columns
                             if k.endswith(")")})
 
 # ---- learning curves
 st.subheader("Learning curves")
-figs = S.runs_curve_figures(arms, smooth=int(smooth))
+figs = rl_plots.runs_curve_figures(arms, smooth=int(smooth))
 for i, fig in enumerate(figs):
     st.plotly_chart(fig, key=f"runs_curve_{i}", config={"displayModeBar": False, "responsive": True})
 
@@ -56,7 +59,7 @@ st.subheader("Saved samples")
 by_name = {r.name: r for r in runs}
 s = st.columns([2, 3, 2])
 pick = s[0].selectbox("Run", list(by_name), key="runs_sample_run")
-samples = S.run_samples(by_name[pick])
+samples = run_folders.run_samples(by_name[pick])
 sample = None
 if not samples:
     st.caption(f"`{pick}` saved no samples (`samples_every` was 0, or no step has run yet).")
@@ -74,16 +77,17 @@ else:
                 help=f"reward mode {sample.get('reward_mode')}; Σ of the token rewards")
     k[3].metric("Σ token rewards", f"{sum(sample.get('token_rewards', [])):+.3f}")
     st.markdown(f"**Prompt.** {html.escape(str(sample.get('prompt', '')))}")
-    st.html(S.sample_html(sample))
+    st.html(rl_plots.sample_html(sample))
     st.caption("Blue tokens earned positive token reward, red negative; hover a token for its value.")
     with st.expander("Token rewards and advantages"):
-        st.dataframe(S.sample_table(sample), hide_index=True, width="stretch")
+        st.dataframe(run_folders.sample_table(sample), hide_index=True, width="stretch")
 
-U.downloads(
+lens_ui.downloads(
     "g2r-runs",
-    json_fn=lambda: S.to_json({"root": str(root), "runs": table, "metrics": S.runs_metrics_frame(arms),
+    json_fn=lambda: views.to_json({"root": str(root), "runs": table, "metrics": run_folders.runs_metrics_frame(arms),
                                "configs": {r.name: r.config for r in runs}, "sample": sample}),
-    csv_fn=lambda: S.runs_metrics_frame(arms).to_csv(index=False),
-    html_fn=lambda: S.html_document("g2r lens · RL runs", [table, *figs]
-                                    + ([("h2", f"Saved sample of {pick}"), S.sample_html(sample)] if sample else [])),
+    csv_fn=lambda: run_folders.runs_metrics_frame(arms).to_csv(index=False),
+    html_fn=lambda: render.html_document(
+        "g2r lens · RL runs",
+        [table, *figs] + ([("h2", f"Saved sample of {pick}"), rl_plots.sample_html(sample)] if sample else [])),
     key="runs_dl")

@@ -3,29 +3,30 @@
 Runs are grouped into *arms* by their config without the seed (label: ``reward/estimator·judge``
 plus any other setting that differs between the runs compared). A curve is the mean over an arm's
 seeds; its band is a 95% confidence interval of that mean (Student t over seeds; none for one seed).
-Figures are written as self-contained HTML (plotly.js inlined once, no CDN).
+Figures are written as self-contained HTML (plotly.js inlined once, no CDN) with the shared
+renderers of :mod:`g2r_lens.render`; runs are read through :mod:`g2r_lens.rl.runfolder`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import G2RError
-from .trainer import _jsonable, read_jsonl
+from ..render.page import html_document
+from ..render.style import FONT, PALETTE, fmt_number, rgba
+from ..render.tokens import token_html
+from ..results import _clean
+from .runfolder import Run, load_run, read_samples
 
 # two-sided 97.5% Student t quantiles for n-1 degrees of freedom (n seeds)
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
          12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
-_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf"]
 _SEEDLESS = ("seed", "world", "tasks", "device", "save_policy", "samples_every", "samples_groups",
              "checkpoint_every", "attr_batch_size")
 
@@ -35,31 +36,6 @@ def t975(dof: int) -> float:
         return math.nan
     keys = sorted(_T975)
     return _T975[max(k for k in keys if k <= dof)] if dof < 30 else 1.96
-
-
-@dataclass
-class Run:
-    path: Path
-    config: dict
-    metrics: list[dict]
-    evals: list[dict]
-    label: str = ""
-
-    def series(self, key: str, source: str = "eval") -> tuple[np.ndarray, np.ndarray]:
-        rows = self.evals if source == "eval" else self.metrics
-        pts = [(r["step"], r.get(key)) for r in rows if r.get(key) is not None]
-        if not pts:
-            return np.zeros(0), np.zeros(0)
-        s, v = zip(*pts)
-        return np.asarray(s, dtype=float), np.asarray(v, dtype=float)
-
-
-def load_run(path: str | Path) -> Run:
-    path = Path(path)
-    conf = path / "config.json"
-    if not conf.exists():
-        raise G2RError(f"{path} is not a run folder (no config.json)")
-    return Run(path, json.loads(conf.read_text()), read_jsonl(path / "metrics.jsonl"), read_jsonl(path / "eval.jsonl"))
 
 
 def arm_key(config: dict) -> tuple:
@@ -99,11 +75,6 @@ def mean_curve(runs: Sequence[Run], key: str, source: str = "eval") -> tuple[np.
     return np.asarray(common), mean, half, n
 
 
-def _rgba(hex_color: str, a: float) -> str:
-    h = hex_color.lstrip("#")
-    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{a})"
-
-
 def curves_figure(arms: dict[str, list[Run]], key: str = "checker_score", source: str = "eval",
                   title: str | None = None, smooth: int = 1) -> go.Figure:
     """Mean curve per arm with its 95% seed band. ``smooth`` > 1: moving average (train metrics)."""
@@ -117,10 +88,10 @@ def curves_figure(arms: dict[str, list[Run]], key: str = "checker_score", source
             m = np.convolve(m, k, mode="valid")
             h = np.convolve(np.nan_to_num(h), k, mode="valid") if np.isfinite(h).any() else h[: len(m)]
             x = x[smooth - 1:]
-        c = _COLORS[i % len(_COLORS)]
+        c = PALETTE[i % len(PALETTE)]
         if n > 1 and np.isfinite(h).all():
             fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([m + h, (m - h)[::-1]]),
-                                     fill="toself", fillcolor=_rgba(c, 0.15), line=dict(width=0), hoverinfo="skip",
+                                     fill="toself", fillcolor=rgba(c, 0.15), line=dict(width=0), hoverinfo="skip",
                                      showlegend=False, legendgroup=label))
         fig.add_trace(go.Scatter(x=x, y=m, mode="lines+markers" if len(x) < 30 else "lines",
                                  line=dict(color=c, width=2), name=f"{label} (n={n})", legendgroup=label))
@@ -128,19 +99,6 @@ def curves_figure(arms: dict[str, list[Run]], key: str = "checker_score", source
                       xaxis_title="step", yaxis_title=key, height=420, margin=dict(l=50, r=20, t=50, b=40),
                       legend=dict(font=dict(size=10)))
     return fig
-
-
-def html_page(figures: Iterable[go.Figure], title: str, intro_html: str = "") -> str:
-    from plotly.offline import get_plotlyjs
-
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             "<style>body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}"
-             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 8px}</style>"
-             f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-             f"<h1>{html.escape(title)}</h1>{intro_html}"]
-    parts += [f.to_html(full_html=False, include_plotlyjs=False) for f in figures]
-    parts.append("</body></html>")
-    return "\n".join(parts)
 
 
 CURVE_SET = (("checker_score", "eval", 1, "held-out checker score (test prompts, exact checker)"),
@@ -151,13 +109,6 @@ CURVE_SET = (("checker_score", "eval", 1, "held-out checker score (test prompts,
              ("response_len", "train", 5, "response length (tokens)"),
              ("adv_pos_corr", "train", 5, "correlation of advantage with token position"),
              ("credit_on_truth", "train", 5, "share of positive token reward on the checker's truth tokens"))
-
-
-def read_samples(run: str | Path | Run, step: int | None = None) -> list[dict]:
-    """The saved samples of a run (``samples.jsonl``), optionally of one step only."""
-    path = (run.path if isinstance(run, Run) else Path(run)) / "samples.jsonl"
-    rows = read_jsonl(path)
-    return [r for r in rows if step is None or r["step"] == step]
 
 
 def advantage_position_figure(arms: dict[str, list[Run]], bins: int = 10) -> go.Figure:
@@ -178,7 +129,7 @@ def advantage_position_figure(arms: dict[str, list[Run]], bins: int = 10) -> go.
             continue
         x = (np.arange(bins) + 0.5) / bins
         fig.add_trace(go.Scatter(x=x, y=np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), mode="lines+markers",
-                                 name=label, line=dict(color=_COLORS[i % len(_COLORS)])))
+                                 name=label, line=dict(color=PALETTE[i % len(PALETTE)])))
     fig.update_layout(title="mean advantage vs relative token position (saved samples of all steps)",
                       xaxis_title="token position / response length", yaxis_title="mean advantage", height=400,
                       margin=dict(l=50, r=20, t=50, b=40), legend=dict(font=dict(size=10)))
@@ -191,8 +142,36 @@ def curves_html(arms: dict[str, list[Run]], path: str | Path, title: str = "g2r 
     figs.append(advantage_position_figure(arms))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html_page(figs, title, intro_html), encoding="utf-8")
+    path.write_text(html_document(title, [intro_html, *figs]), encoding="utf-8")
     return path
+
+
+# ------------------------------------------------------------------------------ the explorer's Runs page
+RUN_CURVES = (("judge_reward", "train", "judge reward on the policy's own samples (train)"),
+              ("checker_score", "train", "checker score on the policy's own samples (train)"),
+              ("checker_score", "eval", "held-out checker score (test prompts, exact checker)"))
+
+
+def runs_curve_figures(arms: Mapping[str, Sequence[Run]], smooth: int = 1) -> list[go.Figure]:
+    """Learning curves per arm with 95% seed bands: judge reward and checker score (train) and the
+    held-out checker score (eval)."""
+    figs = []
+    for key, source, title in RUN_CURVES:
+        fig = curves_figure(dict(arms), key, source, title=title + (f", moving average {smooth}" if smooth > 1 else "")
+                            + "; mean over seeds, band = 95% CI", smooth=smooth if source == "train" else 1)
+        fig.update_layout(font=dict(family=FONT), height=360)
+        figs.append(fig)
+    return figs
+
+
+def sample_html(sample: Mapping[str, Any]) -> str:
+    """A saved sample's response tokens coloured by their token rewards (blue positive, red
+    negative; hover shows the value), with its judge reward and checker score."""
+    head = " · ".join(f"{k} {fmt_number(sample.get(key), '+.3f')}" for k, key in
+                      (("judge reward", "judge_reward"), ("checker score", "checker_score"), ("reward", "reward")))
+    title = (f"step {sample.get('step')} · sample {sample.get('index')} (group {sample.get('group')}) · "
+             f"{sample.get('reward_mode', '?')}/{sample.get('estimator', '?')} · {head}")
+    return token_html(list(sample.get("tokens", [])), list(sample.get("token_rewards", [])), title)
 
 
 # ------------------------------------------------------------------------------ arm summaries
@@ -266,23 +245,20 @@ def compare_runs(paths: Sequence[str | Path]) -> dict[str, Any]:
     return {"arms": {label: arm_summary(rs) for label, rs in arms.items()}, "_runs": arms}
 
 
-def _fmt(x: Any, nd: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    return f"{x:.{nd}f}" if isinstance(x, float) else str(x)
-
-
 def arms_markdown(arms: dict[str, dict]) -> str:
+    def f(x: Any, nd: int = 3) -> str:
+        return fmt_number(x, f".{nd}f")
+
     head = ("| arm | seeds | start | final (95% CI) | peak @ step | AUC | judge R (last) | checker (train, last) | "
             "agreement | KL | length | adv~pos | s/step |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     rows = []
     for label, a in arms.items():
         lo, hi = a["final_ci95"]
-        ci = f" ({_fmt(lo)}, {_fmt(hi)})" if math.isfinite(lo) else ""
-        rows.append(f"| {label} | {a['n_seeds']} | {_fmt(a['start'])} | {_fmt(a['final'])}{ci} | "
-                    f"{_fmt(a['peak'])} @ {_fmt(a['peak_step'], 0)} | {_fmt(a['auc'])} | {_fmt(a['last_judge_reward'])} | "
-                    f"{_fmt(a['last_checker_score'])} | {_fmt(a['last_agreement'])} | {_fmt(a['last_kl'], 4)} | "
-                    f"{_fmt(a['last_response_len'], 1)} | {_fmt(a['last_adv_pos_corr'], 2)} | {_fmt(a['step_time_s'], 2)} |")
+        ci = f" ({f(lo)}, {f(hi)})" if math.isfinite(lo) else ""
+        rows.append(f"| {label} | {a['n_seeds']} | {f(a['start'])} | {f(a['final'])}{ci} | "
+                    f"{f(a['peak'])} @ {f(a['peak_step'], 0)} | {f(a['auc'])} | {f(a['last_judge_reward'])} | "
+                    f"{f(a['last_checker_score'])} | {f(a['last_agreement'])} | {f(a['last_kl'], 4)} | "
+                    f"{f(a['last_response_len'], 1)} | {f(a['last_adv_pos_corr'], 2)} | {f(a['step_time_s'], 2)} |")
     return head + "\n".join(rows) + "\n"
 
 
@@ -294,6 +270,6 @@ def write_compare(paths: Sequence[str | Path], out: str | Path) -> dict[str, Pat
           "bootstrap CI over seeds), peak of the seed-mean curve, AUC (mean over the eval steps). Train columns "
           "are means of the last 5 steps.\n\n" + arms_markdown(res["arms"]))
     (out / "compare.md").write_text(md, encoding="utf-8")
-    (out / "compare.json").write_text(json.dumps(_jsonable(res["arms"]), indent=1), encoding="utf-8")
+    (out / "compare.json").write_text(json.dumps(_clean(res["arms"]), indent=1), encoding="utf-8")
     curves_html(res["_runs"], out / "curves.html", "g2r compare: learning curves")
     return {"md": out / "compare.md", "json": out / "compare.json", "html": out / "curves.html"}

@@ -61,6 +61,8 @@ from ..errors import G2RError
 from ..rewards import TAU_MODES
 from .advantages import compute_advantages, get_estimator, position_correlation, zero_std_fraction
 from .rollout import Rollout, rollout, token_logprobs
+from .runfolder import (CHECKPOINT, CHECKPOINT_DIR, CONFIG, EVALS, METRICS, POLICY_DIR, RUN_FILES, SAMPLES,
+                        JsonlWriter, read_jsonl)  # noqa: F401 - read_jsonl: kept importable from here
 from .scoring import Scorer, agreement, check_reward_mode, credit_on_truth
 
 JUDGES = ("self", "external")
@@ -189,33 +191,6 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-class _Jsonl:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def append(self, row: dict) -> None:
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
-            f.flush()
-
-    def size(self) -> int:
-        return self.path.stat().st_size if self.path.exists() else 0
-
-    def truncate(self, size: int) -> None:
-        if self.path.exists():
-            with open(self.path, "r+b") as f:
-                f.truncate(size)
-        elif size:
-            raise G2RError(f"{self.path} is missing but the checkpoint expects {size} bytes of it")
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    path = Path(path)
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 @dataclass
 class World:
     policy_dir: Path
@@ -280,20 +255,20 @@ class Trainer:
         self.opt = torch.optim.AdamW(self.policy.parameters(), lr=cfg.lr, betas=(0.9, 0.99),
                                      weight_decay=cfg.weight_decay, eps=1e-8)
         self.step = 0
-        self.metrics = _Jsonl(self.out / "metrics.jsonl")
-        self.evals = _Jsonl(self.out / "eval.jsonl")
-        self.samples = _Jsonl(self.out / "samples.jsonl")
+        self.metrics = JsonlWriter(self.out / METRICS)
+        self.evals = JsonlWriter(self.out / EVALS)
+        self.samples = JsonlWriter(self.out / SAMPLES)
         self._resume()
 
     # ------------------------------------------------------------------ run folder
     def _prepare_folder(self, overwrite: bool) -> None:
         out, cfg = self.out, self.cfg
-        conf = out / "config.json"
+        conf = out / CONFIG
         if overwrite and out.exists():
-            for name in ("config.json", "metrics.jsonl", "eval.jsonl", "samples.jsonl", "summary.json"):
+            for name in RUN_FILES:
                 (out / name).unlink(missing_ok=True)
-            shutil.rmtree(out / "ckpt", ignore_errors=True)
-            shutil.rmtree(out / "policy", ignore_errors=True)
+            shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+            shutil.rmtree(out / POLICY_DIR, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
         if conf.exists():
             old = json.loads(conf.read_text())
@@ -304,7 +279,7 @@ class Trainer:
         _atomic_write(conf, json.dumps(asdict(cfg), indent=1).encode())
 
     def _ckpt_path(self) -> Path:
-        return self.out / "ckpt" / "last.pt"
+        return self.out / CHECKPOINT
 
     def _resume(self) -> None:
         path = self._ckpt_path()
@@ -341,7 +316,7 @@ class Trainer:
         os.replace(tmp, path)
 
     def save_policy(self) -> Path:
-        dst = self.out / "policy"
+        dst = self.out / POLICY_DIR
         tmp = self.out / "policy.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         self.policy.save_pretrained(tmp)

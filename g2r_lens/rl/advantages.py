@@ -38,6 +38,7 @@ from typing import Callable, Protocol
 import torch
 
 from ..errors import G2RError
+from ..registry import Registry
 
 #: the one epsilon of every z-score, and the σ below which a pool counts as constant
 EPS = 1e-6
@@ -48,34 +49,29 @@ class AdvantageFn(Protocol):
                  group_ids: torch.Tensor, **params: float) -> torch.Tensor: ...
 
 
-ADVANTAGES: dict[str, Callable[..., torch.Tensor]] = {}
+#: the estimators, by name (a :class:`~g2r_lens.registry.Registry`; read it like a dict)
+ADVANTAGES: Registry[Callable[..., torch.Tensor]] = Registry("advantage estimator")
 
 
 def register_advantage(name: str) -> Callable[[Callable[..., torch.Tensor]], Callable[..., torch.Tensor]]:
     """Decorator: register an estimator under ``name`` (the name ``g2r train --estimator`` takes)."""
 
     def deco(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-        if name in ADVANTAGES:
-            raise ValueError(f"advantage estimator {name!r} is already registered")
-
         @functools.wraps(fn)
         def checked(token_rewards, sequence_rewards, mask, group_ids, **params):
             return fn(*_check(token_rewards, sequence_rewards, mask, group_ids), **params)
 
-        ADVANTAGES[name] = checked
-        return checked
+        return ADVANTAGES.add(name, checked)
 
     return deco
 
 
 def available_estimators() -> list[str]:
-    return sorted(ADVANTAGES)
+    return ADVANTAGES.names()
 
 
 def get_estimator(name: str) -> Callable[..., torch.Tensor]:
-    if name not in ADVANTAGES:
-        raise G2RError(f"unknown advantage estimator {name!r}; choose one of {available_estimators()}")
-    return ADVANTAGES[name]
+    return ADVANTAGES.get(name)
 
 
 def compute_advantages(name: str, token_rewards: torch.Tensor, sequence_rewards: torch.Tensor,

@@ -74,7 +74,7 @@ class TrainConfig:
     """Everything that defines a run (saved as ``config.json``; resuming requires the same config)."""
 
     reward: str = "grad_x_input"  # sparse | oracle_sparse | oracle_dense | an attribution method
-    estimator: str = "grad2reward"  # sparse | grad2reward | additive | per_position
+    estimator: str = "grad2reward"  # sparse | grad2reward | additive | per_position | dense_centered
     judge: str = "self"  # self (frozen initial policy) | external
     world: str | None = None  # world folder (policy/, judge/, tasks/); None: the bundled one
     tasks: str | None = None  # task folder (train.jsonl, test.jsonl); None: <world>/tasks
@@ -87,7 +87,7 @@ class TrainConfig:
     tau: float = 1.0
     tau_mode: str = "relative"
     attribute_false: bool = False
-    lam: float = 0.5  # weight of the dense term of the additive estimator
+    lam: float = 0.5  # weight of the dense term of the additive and dense_centered estimators
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 96
@@ -154,7 +154,7 @@ class TrainConfig:
             raise G2RError("lam must be finite")
 
     def estimator_params(self) -> dict[str, float]:
-        return {"lam": self.lam} if self.estimator == "additive" else {}
+        return {"lam": self.lam} if self.estimator in ("additive", "dense_centered") else {}
 
 
 # ----------------------------------------------------------------------------------------- helpers

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import G2RError
+from ..runtime import offline_env
 
 
 def _parse_value(v: str) -> Any:
@@ -158,8 +159,7 @@ def app_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
            "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "minimal"]
     env = dict(os.environ, G2R_RUNS_ROOT=str(Path(args.runs_root).expanduser().resolve()))
-    for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        env.setdefault(k, "1")
+    offline_env(env)
     return cmd, env
 
 

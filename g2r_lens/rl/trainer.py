@@ -58,6 +58,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import G2RError
+from ..runtime import resolve_device
 from .advantages import compute_advantages, position_correlation, zero_std_fraction
 from .config import EVAL_MODES, JUDGES, TrainConfig  # noqa: F401 - kept importable from here
 from .rollout import Rollout, rollout, token_logprobs
@@ -70,12 +71,6 @@ from .scoring import Scorer, agreement, credit_on_truth
 def seed_for(*parts: Any) -> int:
     """A stable 31-bit seed from any parts (crc32 of their text)."""
     return zlib.crc32("\x1f".join(map(str, parts)).encode()) & 0x7FFFFFFF
-
-
-def _device(name: str) -> torch.device:
-    if name in ("auto", None):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -145,7 +140,7 @@ class Trainer:
 
         from ..world.bundle import load_judge
 
-        self.device = _device(cfg.device)
+        self.device = resolve_device(cfg.device)
         self.tok = AutoTokenizer.from_pretrained(self.world.policy_dir)
         torch.manual_seed(cfg.seed)
         self.policy = AutoModelForCausalLM.from_pretrained(self.world.policy_dir, dtype=torch.float32).to(self.device)

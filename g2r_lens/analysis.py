@@ -39,11 +39,12 @@ from .errors import G2RError
 from .examples import Example, rubric_normaliser
 from .faithfulness import DeletionCurve, auroc, deletion_curve, deletion_curves, rankdata, ranking  # noqa: F401
 from .faithfulness import spearman as _spearman
+from .registry import Registry
 from .results import ExampleResult, MethodResult
 from .spans import token_mask_for_char_spans
 
 __all__ = [
-    "WordUnits", "word_units", "aggregate_units",
+    "WordUnits", "word_units", "aggregate_units", "WORD_REDUCERS", "register_word_reducer",
     "retemper", "criterion_rewards",
     "rankdata", "spearman", "topk_overlap", "agreement_table", "agreement_matrix",
     "truth_mask", "localisation",
@@ -136,26 +137,50 @@ def word_units(text: str, offsets: Sequence[Sequence[int]]) -> WordUnits:
     return WordUnits([text[a:b] for a, b in spans], spans, groups, t2u)
 
 
+#: named reducers of a unit's token values ``x[..., k] -> [...]`` (inseq ``aggregation_functions``
+#: style); :func:`aggregate_units` takes their names, :func:`register_word_reducer` adds one
+WORD_REDUCERS: Registry[Callable[[np.ndarray], np.ndarray]] = Registry("aggregation")
+
+
+def register_word_reducer(name: str, **capabilities: Any):
+    """Decorator: register ``fn(x[..., k]) -> [...]`` as the word reducer ``name``. Declare
+    ``conserves_sum=True`` when the unit values add up to the token values' total."""
+    return WORD_REDUCERS.register(name, **capabilities)
+
+
+@register_word_reducer("sum", conserves_sum=True)
+def _sum(x: np.ndarray) -> np.ndarray:
+    return x.sum(-1)
+
+
+@register_word_reducer("mean")
+def _mean(x: np.ndarray) -> np.ndarray:
+    return x.mean(-1)
+
+
+@register_word_reducer("max")
+def _max(x: np.ndarray) -> np.ndarray:
+    return x.max(-1)
+
+
+@register_word_reducer("absmax")
+def _absmax(x: np.ndarray) -> np.ndarray:
+    """The value of largest magnitude, sign kept."""
+    idx = np.nanargmax(np.abs(np.nan_to_num(x, nan=0.0)), axis=-1)
+    return np.take_along_axis(x, np.expand_dims(idx, -1), -1)[..., 0]
+
+
 def aggregate_units(values: Any, units: WordUnits, how: str = "sum") -> np.ndarray:
-    """Aggregate ``values[..., T]`` over each unit's tokens: ``sum`` (default; conserves totals),
-    ``mean``, ``max`` or ``absmax`` (the value of largest magnitude, sign kept)."""
+    """Aggregate ``values[..., T]`` over each unit's tokens with the word reducer ``how``: ``sum``
+    (default; conserves totals), ``mean``, ``max``, ``absmax`` (the value of largest magnitude, sign
+    kept) or any registered with :func:`register_word_reducer`."""
+    reduce = WORD_REDUCERS.get(how)
     v = np.asarray(values, dtype=float)
     if v.shape[-1] != len(units.token_to_unit):
         raise G2RError(f"{v.shape[-1]} values for {len(units.token_to_unit)} tokens")
     out = np.zeros(v.shape[:-1] + (len(units),))
     for u, g in enumerate(units.token_groups):
-        x = v[..., g]
-        if how == "sum":
-            out[..., u] = x.sum(-1)
-        elif how == "mean":
-            out[..., u] = x.mean(-1)
-        elif how == "max":
-            out[..., u] = x.max(-1)
-        elif how == "absmax":
-            idx = np.nanargmax(np.abs(np.nan_to_num(x, nan=0.0)), axis=-1)
-            out[..., u] = np.take_along_axis(x, np.expand_dims(idx, -1), -1)[..., 0]
-        else:
-            raise G2RError(f"unknown aggregation {how!r}; use sum, mean, max or absmax")
+        out[..., u] = reduce(v[..., g])
     return out
 
 

@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 
 from g2r_lens.rl.plots import (arm_summary, bootstrap_diff_ci, curves_html, load_run, mean_curve,  # noqa: E402
                                steps_to_reach)
-from g2r_lens.rl.trainer import _jsonable  # noqa: E402
+from g2r_lens.io import clean_json as _jsonable  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"steps_ratio": 0.5, "step_time_ratio": 1.3}

@@ -11,20 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .io import atomic_path, atomic_write, clean_json
+
 _META_KEY = b"g2r_lens"
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, tuples -> lists, numpy scalars -> python."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+_clean = clean_json  # the old private name, kept for callers that still import it
 
 
 def _nan(x: Any) -> Any:
@@ -99,16 +91,11 @@ class AttributionRun:
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
-        return _clean({"format": "g2r_lens.attribution/1", "provenance": self.provenance,
+        return clean_json({"format": "g2r_lens.attribution/1", "provenance": self.provenance,
                        "examples": [asdict(e) for e in self.examples]})
 
     def save_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False))
-        tmp.replace(path)
-        return path
+        return atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False), fsync=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "AttributionRun":
@@ -163,10 +150,9 @@ class AttributionRun:
                              "attributed": [s is not None for s in m.scores]} for n, m in e.methods.items()}}
             for e in self.examples]}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               _META_KEY: json.dumps(_clean(meta)).encode()})
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        pq.write_table(table, tmp)
-        tmp.replace(path)
+                                               _META_KEY: json.dumps(clean_json(meta)).encode()})
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
         return path
 
     @classmethod

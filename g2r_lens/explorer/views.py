@@ -22,7 +22,8 @@ import pandas as pd
 from .. import analysis
 from ..errors import G2RError
 from ..examples import Example
-from ..results import AttributionRun, ExampleResult, _clean
+from ..io import clean_json as _clean
+from ..results import AttributionRun, ExampleResult
 
 @dataclass
 class Bank:

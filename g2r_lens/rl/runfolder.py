@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import G2RError
-from ..results import _clean
+from ..io import clean_json as _clean
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"

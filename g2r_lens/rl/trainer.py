@@ -58,6 +58,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import G2RError
+from ..io import atomic_path, atomic_write, clean_json
 from ..runtime import resolve_device
 from .advantages import compute_advantages, position_correlation, zero_std_fraction
 from .config import EVAL_MODES, JUDGES, TrainConfig  # noqa: F401 - kept importable from here
@@ -73,25 +74,7 @@ def seed_for(*parts: Any) -> int:
     return zlib.crc32("\x1f".join(map(str, parts)).encode()) & 0x7FFFFFFF
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, np.integer)):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+_jsonable = clean_json  # the old private name, kept for callers that still import it
 
 
 @dataclass
@@ -179,7 +162,7 @@ class Trainer:
             if diff:
                 raise G2RError(f"{out} holds a run with another config ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
                                "resume it with the same settings, or use --overwrite / another --out")
-        _atomic_write(conf, json.dumps(asdict(cfg), indent=1).encode())
+        atomic_write(conf, json.dumps(asdict(cfg), indent=1))
 
     def _ckpt_path(self) -> Path:
         return self.out / CHECKPOINT
@@ -212,11 +195,8 @@ class Trainer:
             "files": {"metrics": self.metrics.size(), "eval": self.evals.size(), "samples": self.samples.size()},
             "config": asdict(self.cfg),
         }
-        path = self._ckpt_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        with atomic_path(self._ckpt_path()) as tmp:
+            torch.save(state, tmp)
 
     def save_policy(self) -> Path:
         dst = self.out / POLICY_DIR
@@ -429,7 +409,7 @@ class Trainer:
         if self.step == cfg.steps and cfg.save_policy:
             self.save_policy()
         summary = {"step": self.step, "last": row, "eval": ev}
-        _atomic_write(self.out / "summary.json", json.dumps(_jsonable(summary), indent=1).encode())
+        atomic_write(self.out / "summary.json", json.dumps(clean_json(summary), indent=1))
         return summary
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import EmptyResponseError, G2RError, RubricError
+from .params import real_number
 
 
 @dataclass(frozen=True)
@@ -19,14 +19,12 @@ class Criterion:
     weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.text, str) or not self.text.strip():
+        if not isinstance(self.text, str):
+            raise RubricError(f"a rubric criterion must be text, got {self.text!r} ({type(self.text).__name__})")
+        if not self.text.strip():
             raise RubricError("a rubric criterion has an empty text")
-        try:
-            w = float(self.weight)
-        except (TypeError, ValueError):
-            raise RubricError(f"criterion {self.text!r}: weight {self.weight!r} is not a number") from None
-        if not math.isfinite(w):
-            raise RubricError(f"criterion {self.text!r}: weight {self.weight!r} is not finite")
+        # a real number: True and "2" are refused, not coerced (g2r_lens.params)
+        w = real_number(self.weight, f"criterion {self.text!r}: weight", error=RubricError)
         object.__setattr__(self, "weight", w)
 
     @classmethod

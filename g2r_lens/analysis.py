@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import G2RError
-from .examples import Example
+from .examples import Example, rubric_normaliser
 from .faithfulness import auroc, encode_pair, rankdata, replacement_id, rescore
 from .faithfulness import spearman as _spearman
 from .results import ExampleResult, MethodResult
@@ -189,10 +189,10 @@ def criterion_rewards(example: ExampleResult, method: str) -> np.ndarray:
     True, zero otherwise. Its column sums are the dense rewards."""
     m = _method(example, method)
     T = len(example.tokens)
-    denom = sum(max(c.weight, 0.0) for c in example.criteria)
+    denom = rubric_normaliser(c.weight for c in example.criteria)
     out = np.zeros((len(example.criteria), T))
     for k, c in enumerate(example.criteria):
-        if c.verdict and m.alphas[k] is not None and denom > 0:
+        if c.verdict and m.alphas[k] is not None:
             out[k] = c.weight * np.asarray(m.alphas[k], dtype=float) / denom
     return out
 

@@ -36,7 +36,15 @@ class NonFiniteScoresError(G2RError):
     """An attribution method produced NaN or infinite scores."""
 
 
-class UnknownMethodError(G2RError):
+class UnknownNameError(G2RError):
+    """A name (method, estimator, reward mode, loss, reducer...) is not in its registry."""
+
+
+class DuplicateNameError(G2RError):
+    """A second object was registered under a name a registry already holds."""
+
+
+class UnknownMethodError(UnknownNameError):
     """The attribution method name is not registered."""
 
 

@@ -97,13 +97,22 @@ class Example:
         return d
 
 
+def rubric_normaliser(weights: Iterable[float]) -> float:
+    """The rubric normaliser ``Σ_k max(w_k, 0)``, the denominator of every rubric reward.
+
+    Raises :class:`RubricError` when no weight is positive (the normalised reward is undefined).
+    """
+    denom = sum(max(float(w), 0.0) for w in weights)
+    if denom <= 0:
+        raise RubricError("the rubric has no positive weight")
+    return denom
+
+
 def sparse_reward(weights: Iterable[float], verdicts: Iterable[bool]) -> float:
     """The rubric reward ``Σ w_k·1[z_k] / Σ max(w_k, 0)`` (Grad2Reward Alg. 1)."""
     weights = [float(w) for w in weights]
     verdicts = [bool(v) for v in verdicts]
-    denom = sum(max(w, 0.0) for w in weights)
-    if denom <= 0:
-        raise RubricError("the rubric has no positive weight")
+    denom = rubric_normaliser(weights)
     return sum(w for w, v in zip(weights, verdicts) if v) / denom
 
 

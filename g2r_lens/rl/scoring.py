@@ -42,7 +42,7 @@ import numpy as np
 from ..attribution import available_methods
 from ..core import attribute
 from ..errors import G2RError
-from ..examples import Example, sparse_reward
+from ..examples import Example, rubric_normaliser, sparse_reward
 from ..spans import project_rewards
 from ..world.checker import CheckResult, check, token_truth
 from ..world.tasks import Task
@@ -85,7 +85,7 @@ def oracle_dense_rewards(task: Task, res: CheckResult, offsets: Sequence[tuple[i
     """Checker score spread over the checker's truth tokens (see the module docstring). [n tokens]."""
     out = np.zeros(len(offsets))
     text = _text_positions(offsets)
-    denom = sum(max(c.weight, 0.0) for c in task.rubric)
+    denom = rubric_normaliser(c.weight for c in task.rubric)
     for c in res.criteria:
         if not c.satisfied:
             continue

@@ -1,4 +1,4 @@
-"""The ``g2r`` command.
+"""``g2r attribute``, ``g2r methods``, ``g2r demo`` and ``g2r app``: the engine's commands.
 
     g2r attribute --model PATH --examples data.jsonl --methods grad_x_input,integrated_gradients --out out/
     g2r attribute --model PATH --prompt "..." --response "..." --rubric '[{"criterion": "...", "weight": 1}]'
@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import G2RError
+from ..errors import G2RError
+from ..runtime import offline_env
 
 
 def _parse_value(v: str) -> Any:
@@ -39,7 +40,7 @@ def _method_params(items: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def write_outputs(run, out: Path, methods: Sequence[str]) -> dict[str, Path]:
-    from .render import report_html
+    from ..render import report_html
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": run.save_json(out / "attributions.json"),
@@ -74,9 +75,9 @@ def print_summary(run, method: str, k: int = 3, file=None, examples=None) -> Non
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
-    from .core import attribute
-    from .examples import Example, load_examples
-    from .judge import Judge, JudgeTemplate
+    from ..core import attribute
+    from ..examples import Example, load_examples
+    from ..judge import Judge, JudgeTemplate
 
     if args.examples:
         examples = load_examples(args.examples)
@@ -109,7 +110,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from .attribution import REGISTRY
+    from ..attribution import REGISTRY
 
     for name in sorted(REGISTRY):
         s = REGISTRY[name]
@@ -120,8 +121,8 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job: attribute a handful of bundled test examples with the main methods."""
-    from .core import attribute
-    from .world.bundle import have_models, load_judge, world_examples
+    from ..core import attribute
+    from ..world.bundle import have_models, load_judge, world_examples
 
     methods = ["grad_x_input", "integrated_gradients", "leave_one_out", "attention_last"]
     if have_models():
@@ -131,7 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"g2r demo: the bundled {which} on {len(examples)} test examples of the bundled world",
               file=sys.stderr)
     else:
-        from .testing import DEMO_EXAMPLES, tiny_judge
+        from ..testing import DEMO_EXAMPLES, tiny_judge
 
         print("g2r demo: no bundled checkpoints found (rebuild with `g2r world build`); using a tiny judge with "
               "random weights, so its verdicts are meaningless.", file=sys.stderr)
@@ -147,7 +148,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def app_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The ``streamlit run`` command line and environment of ``g2r app``."""
-    app = Path(__file__).resolve().parent.parent / "app" / "app.py"
+    app = Path(__file__).resolve().parents[2] / "app" / "app.py"
     if not app.exists():
         raise G2RError(f"the explorer is not at {app}; `g2r app` runs from a source checkout (pip install -e .)")
     try:
@@ -158,8 +159,7 @@ def app_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
            "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "minimal"]
     env = dict(os.environ, G2R_RUNS_ROOT=str(Path(args.runs_root).expanduser().resolve()))
-    for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        env.setdefault(k, "1")
+    offline_env(env)
     return cmd, env
 
 
@@ -172,10 +172,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env=env)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="g2r", description="g2r_lens: dense token rewards from LLM-judge verdicts")
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """``g2r attribute``, ``g2r methods``, ``g2r demo`` and ``g2r app``."""
     a = sub.add_parser("attribute", help="judge, attribute and write dense rewards for examples")
     a.add_argument("--model", required=True, help="judge model: a local folder (or a hub id where online)")
     a.add_argument("--examples", help="JSONL file: one {prompt, response, rubric:[{criterion, weight}]} per line")
@@ -217,28 +215,3 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--port", type=int, default=8501)
     ap.add_argument("--runs-root", default="runs", help="the only folder the Runs page reads run folders from")
     ap.set_defaults(fn=cmd_app)
-
-    from .world.cli import add_parser as add_world_parser
-
-    add_world_parser(sub)
-    from .rl.cli import add_parser as add_rl_parser
-
-    add_rl_parser(sub)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except G2RError as e:
-        print(f"g2r: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("g2r: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -130,7 +130,9 @@ def parse_examples_jsonl(text: str, source: str = "input", default_prefix: str =
         if not isinstance(d, dict):
             raise G2RError(f"{source}:{i}: expected a JSON object with prompt, response and rubric")
         try:
-            out.append(Example.from_dict(d, default_id=f"{default_prefix}{i}"))
+            ex = Example.from_dict(d, default_id=f"{default_prefix}{i}")
+            ex.validate()  # empty response, no positive weight: named with the line, before any model work
+            out.append(ex)
         except G2RError as e:
             raise type(e)(f"{source}:{i}: {e}") from None
     return out
@@ -141,7 +143,15 @@ def load_examples(path: str | Path) -> list[Example]:
     path = Path(path)
     if not path.exists():
         raise G2RError(f"examples file {str(path)!r} does not exist")
-    out = parse_examples_jsonl(path.read_text(encoding="utf-8"), str(path), f"{path.stem}-")
+    if not path.is_file():
+        raise G2RError(f"examples file {str(path)!r} is a folder, not a JSONL file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise G2RError(f"{path}:{line}: not valid UTF-8 (byte {raw[e.start]:#04x})") from None
+    out = parse_examples_jsonl(text, str(path), f"{path.stem}-")
     if not out:
         raise G2RError(f"examples file {str(path)!r} holds no examples")
     return out

@@ -222,12 +222,20 @@ class Judge:
         if not is_hub_id and not os.path.isdir(expanded):
             raise ModelLoadError(f"judge model folder {path!r} does not exist")
         path = expanded if not is_hub_id else path
+        if not is_hub_id:  # say what is missing before transformers tries (and prints) its fallbacks
+            names = set(os.listdir(path))
+            if "config.json" not in names:
+                raise ModelLoadError(f"judge model folder {path!r} has no config.json (not a Hugging Face model folder)")
+            if not names & {"tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model", "spiece.model"}:
+                raise ModelLoadError(f"judge model folder {path!r} has no tokenizer files "
+                                     "(tokenizer.json / tokenizer_config.json)")
         try:
             tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=dt, trust_remote_code=trust_remote_code)
         except Exception as e:  # any loader failure is a bad path / bad folder for the user
+            first = (str(e).strip().splitlines() or [""])[0]
             raise ModelLoadError(f"could not load a causal LM and tokenizer from {path!r}: "
-                                 f"{type(e).__name__}: {e}") from e
+                                 f"{type(e).__name__}: {first}") from e
         model.to(dev)
         return cls(model, tok, template, name=path, **kwargs)
 

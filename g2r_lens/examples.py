@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import EmptyResponseError, G2RError, RubricError
+from .params import real_number
 
 
 @dataclass(frozen=True)
@@ -19,14 +19,12 @@ class Criterion:
     weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.text, str) or not self.text.strip():
+        if not isinstance(self.text, str):
+            raise RubricError(f"a rubric criterion must be text, got {self.text!r} ({type(self.text).__name__})")
+        if not self.text.strip():
             raise RubricError("a rubric criterion has an empty text")
-        try:
-            w = float(self.weight)
-        except (TypeError, ValueError):
-            raise RubricError(f"criterion {self.text!r}: weight {self.weight!r} is not a number") from None
-        if not math.isfinite(w):
-            raise RubricError(f"criterion {self.text!r}: weight {self.weight!r} is not finite")
+        # a real number: True and "2" are refused, not coerced (g2r_lens.params)
+        w = real_number(self.weight, f"criterion {self.text!r}: weight", error=RubricError)
         object.__setattr__(self, "weight", w)
 
     @classmethod
@@ -132,7 +130,9 @@ def parse_examples_jsonl(text: str, source: str = "input", default_prefix: str =
         if not isinstance(d, dict):
             raise G2RError(f"{source}:{i}: expected a JSON object with prompt, response and rubric")
         try:
-            out.append(Example.from_dict(d, default_id=f"{default_prefix}{i}"))
+            ex = Example.from_dict(d, default_id=f"{default_prefix}{i}")
+            ex.validate()  # empty response, no positive weight: named with the line, before any model work
+            out.append(ex)
         except G2RError as e:
             raise type(e)(f"{source}:{i}: {e}") from None
     return out
@@ -143,7 +143,15 @@ def load_examples(path: str | Path) -> list[Example]:
     path = Path(path)
     if not path.exists():
         raise G2RError(f"examples file {str(path)!r} does not exist")
-    out = parse_examples_jsonl(path.read_text(encoding="utf-8"), str(path), f"{path.stem}-")
+    if not path.is_file():
+        raise G2RError(f"examples file {str(path)!r} is a folder, not a JSONL file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise G2RError(f"{path}:{line}: not valid UTF-8 (byte {raw[e.start]:#04x})") from None
+    out = parse_examples_jsonl(text, str(path), f"{path.stem}-")
     if not out:
         raise G2RError(f"examples file {str(path)!r} holds no examples")
     return out

@@ -20,16 +20,22 @@ import numpy as np
 __all__ = ["atomic_path", "atomic_write", "clean_json"]
 
 
-def clean_json(x: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, tuples -> lists, numpy scalars -> python, keys -> str."""
+def clean_json(x: Any, *, exact: bool = False) -> Any:
+    """JSON-safe copy: NaN/inf -> None, tuples -> lists, numpy scalars -> python, keys -> str.
+
+    With ``exact=True`` non-finite floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"``
+    instead of ``None``, so that a reader can restore them exactly (results files do this).
+    """
     if isinstance(x, dict):
-        return {str(k): clean_json(v) for k, v in x.items()}
+        return {str(k): clean_json(v, exact=exact) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [clean_json(v) for v in x]
+        return [clean_json(v, exact=exact) for v in x]
     if isinstance(x, np.generic):
         x = x.item()
     if isinstance(x, float) and not math.isfinite(x):
-        return None
+        if not exact:
+            return None
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
     return x
 
 

@@ -39,7 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.fn(args)
     except G2RError as e:
-        print(f"g2r: error: {e}", file=sys.stderr)
+        print(f"g2r: error: {e}".replace("\n", " "), file=sys.stderr)  # always one line
+        return 2
+    except OSError as e:  # a file the user named cannot be read or written
+        print(f"g2r: error: {e.strerror or e}: {e.filename!r}".replace("\n", " ") if e.filename else
+              f"g2r: error: {e}".replace("\n", " "), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("g2r: interrupted", file=sys.stderr)

@@ -39,6 +39,62 @@ def _method_params(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def check_out_dir(out: Path) -> None:
+    """``--out`` must be a folder (existing or creatable): refuse a file, or a file on its way."""
+    for p in [out, *out.parents]:
+        if p.exists():
+            if not p.is_dir():
+                raise G2RError(f"--out {str(out)!r}: {str(p)!r} is a file, not a folder")
+            if not os.access(p, os.W_OK):
+                raise G2RError(f"--out {str(out)!r}: the folder {str(p)!r} is not writable")
+            return
+
+
+def preflight_attribute(args: argparse.Namespace, examples: Sequence[Any], methods: Sequence[str]) -> dict:
+    """Validate everything ``g2r attribute`` was given, before the model loads; returns the method
+    parameters. Raises a :class:`G2RError` (one line) on the first mistake."""
+    from ..attribution import get_method
+    from ..params import validate_method_params, validate_run_args
+
+    if not methods:
+        raise G2RError("--methods names no method")
+    method_params = _method_params(args.param)
+    validate_run_args(batch_size=args.batch_size, tau=args.tau, tau_mode=args.tau_mode, seed=args.seed,
+                      attribute_false=args.attribute_false, method_params=method_params)
+    for name in method_params:
+        if name not in methods:
+            get_method(name)
+            raise G2RError(f"--param for {name!r}, which is not among --methods {','.join(methods)}")
+    for name in methods:
+        spec = get_method(name)
+        validate_method_params(None, name, spec.resolve_params(method_params.get(name)), spec.defaults)
+    for ex in examples:
+        try:
+            ex.validate()
+        except G2RError as e:
+            where = f"{args.examples}: " if args.examples else ""
+            raise type(e)(f"{where}{e}") from None
+    check_out_dir(Path(args.out))
+    model = Path(os.path.expanduser(args.model))
+    if model.exists() and not model.is_dir():
+        raise G2RError(f"--model {args.model!r} is a file; give the model folder")
+    return method_params
+
+
+def quiet_loaders() -> None:
+    """No progress bars or loader chatter from transformers / huggingface_hub (``--quiet``)."""
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:  # pragma: no cover
+        pass
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def write_outputs(run, out: Path, methods: Sequence[str]) -> dict[str, Path]:
     from ..render import report_html
 
@@ -96,11 +152,15 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     words = tuple(w.strip() for w in args.verdict_words.split(","))
     if len(words) != 2:
         raise G2RError("--verdict-words takes two comma-separated words, e.g. True,False")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    # every user mistake is found here, before any model work (g2r_lens.params: the API's checks)
+    method_params = preflight_attribute(args, examples, methods)
+    if args.quiet:
+        quiet_loaders()
     template = JudgeTemplate(verdict_words=words)
     judge = Judge.from_pretrained(args.model, template, device=args.device, dtype=args.dtype,
                                   trust_remote_code=args.trust_remote_code, truncation=args.truncation)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    run = attribute(judge, examples, methods, method_params=_method_params(args.param), tau=args.tau,
+    run = attribute(judge, examples, methods, method_params=method_params, tau=args.tau,
                     tau_mode=args.tau_mode, attribute_false=args.attribute_false, batch_size=args.batch_size,
                     seed=args.seed, progress=not args.quiet)
     paths = write_outputs(run, Path(args.out), methods)

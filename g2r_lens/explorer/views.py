@@ -97,6 +97,10 @@ VALUES = {"scores": "attribution score", "alphas": "α = softmax(b/τ)", "reward
 
 
 def token_label(t: str) -> str:
+    if t == "":  # a later byte piece of the previous token's character (g2r_lens.tokenize)
+        from ..tokenize import CONTINUATION_MARK
+
+        return CONTINUATION_MARK
     s = t.replace("\n", "⏎").replace("\t", "⇥")
     return s.strip() or "␣"
 

@@ -9,10 +9,11 @@
   whose criterion is local (its truth is a set of response characters), that the checker calls True
   (and, with ``pairs="agree"``, the default, the judge too), and whose truth tokens are neither
   none nor all of the response;
-- ``curves``: deletion and insertion curves on the judge's ``log p(True)``
-  (:func:`g2r_lens.faithfulness.perturbation_curves`) on up to ``n_curve_pairs`` localisation pairs,
+- ``curves``: deletion and insertion curves on the judge's ``log p(True)`` (as in
+  :func:`g2r_lens.faithfulness.perturbation_curves`) on up to ``n_curve_pairs`` localisation pairs,
   as the drop ``f(x) − f(x without the top fraction)`` and the gain ``f(only the top fraction) −
-  f(all replaced)``, with the point at fraction 0 (both 0) included, so that the mean of a curve
+  f(all replaced)``, every method's perturbed copies of a pair re-scored in shared batches, with
+  the point at fraction 0 (both 0) included, so that the mean of a curve
   is its AOPC;
 - ``spearman``: one row per (attributed pair, method, method) with the Spearman rank correlation
   of the two methods' scores, over every attributed pair (those judged True; with
@@ -40,7 +41,7 @@ from tqdm.auto import tqdm
 from .core import attribute
 from .errors import G2RError
 from .examples import Example
-from .faithfulness import DEFAULT_FRACTIONS, auroc, perturbation_curves, precision_at_k, spearman
+from .faithfulness import DEFAULT_FRACTIONS, auroc, encode_pair, precision_at_k, replacement_id, rescore, spearman
 from .results import AttributionRun
 from .spans import token_mask_for_char_spans
 
@@ -157,6 +158,29 @@ def localisation_pairs(examples: Sequence[Example], run: AttributionRun, pairs: 
     return out
 
 
+def _pair_curves(judge: Any, example: Example, k: int, scores: Mapping[str, Sequence[float]],
+                 fractions: Sequence[float], rep: int, *, batch_size: int, n_tokens: int
+                 ) -> dict[str, tuple[list[float], list[float]]]:
+    """Deletion drops and insertion gains of every method's ranking of one pair, re-scored in shared
+    batches (the curves of :func:`g2r_lens.faithfulness.perturbation_curves`)."""
+    pair = encode_pair(judge, example, k, n_tokens)
+    T = pair.n_response
+    ks = [max(1, math.ceil(f * T)) for f in fractions]
+    jobs: list[tuple[Any, Sequence[int]]] = [(pair, []), (pair, range(T))]  # unperturbed, all replaced
+    for s in scores.values():
+        if len(s) != T:
+            raise G2RError(f"{len(s)} scores for {T} response tokens")
+        order = np.argsort(-np.asarray(s, dtype=float), kind="mergesort")
+        jobs += [(pair, order[:n]) for n in ks] + [(pair, order[n:]) for n in ks]
+    vals = [lt for lt, _ in rescore(judge, jobs, rep, batch_size)]
+    full, empty = vals[0], vals[1]
+    out, n = {}, len(ks)
+    for j, m in enumerate(scores):
+        part = vals[2 + 2 * n * j: 2 + 2 * n * (j + 1)]
+        out[m] = ([full - d for d in part[:n]], [g - empty for g in part[n:]])
+    return out
+
+
 def evaluate_faithfulness(
     judge: Any,
     examples: Sequence[Example],
@@ -221,15 +245,16 @@ def evaluate_faithfulness(
 
     t1 = time.perf_counter()
     chosen = sorted(np.random.default_rng(seed).permutation(len(loc))[:n_curve_pairs].tolist())
+    rep = replacement_id(judge, None) if chosen else None
     crows = []
-    jobs = [(loc[j], m) for j in chosen for m in methods]
-    for (i, k, _), m in tqdm(jobs, desc="deletion/insertion curves", disable=not progress or not jobs):
+    for j in tqdm(chosen, desc="deletion/insertion curves", disable=not progress or not chosen):
+        i, k, _ = loc[j]
         res = run.examples[i]
-        c = perturbation_curves(judge, examples[i], k, res.methods[m].scores[k], fractions,
-                                batch_size=batch_size, n_tokens=len(res.tokens))
-        crows.append((m, res.id, k, 0.0, 0.0, 0.0))
-        for f, d, ins in zip(c.fractions, c.deletion, c.insertion):
-            crows.append((m, res.id, k, float(f), c.full - d, ins - c.empty))
+        rows_m = _pair_curves(judge, examples[i], k, {m: res.methods[m].scores[k] for m in methods}, fractions,
+                              rep, batch_size=max(batch_size, 32), n_tokens=len(res.tokens))
+        for m, (dels, ins) in rows_m.items():
+            crows.append((m, res.id, k, 0.0, 0.0, 0.0))
+            crows.extend((m, res.id, k, float(f), d, g) for f, d, g in zip(fractions, dels, ins))
     curve_df = pd.DataFrame(crows, columns=["method", "example_id", "criterion", "fraction", "deletion", "insertion"])
     t_curves = time.perf_counter() - t1
 

@@ -48,9 +48,7 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from _common import ROOT  # noqa: E402  (benchmarks/_common.py: offline env, repo root on sys.path)
 
 import numpy as np  # noqa: E402
 
@@ -58,7 +56,6 @@ from g2r_lens.rl.plots import (arm_summary, bootstrap_diff_ci, curves_html, load
                                steps_to_reach)
 from g2r_lens.io import clean_json as _jsonable  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"steps_ratio": 0.5, "step_time_ratio": 1.3, "oracle_steps_ratio": 0.5}
 
 

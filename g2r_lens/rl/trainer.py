@@ -62,6 +62,7 @@ from ..io import atomic_path, atomic_write, clean_json
 from ..runtime import resolve_device
 from .advantages import compute_advantages, position_correlation, zero_std_fraction
 from .config import EVAL_MODES, JUDGES, TrainConfig  # noqa: F401 - kept importable from here
+from .losses import get_policy_loss
 from .rollout import Rollout, rollout, token_logprobs
 from .runfolder import (CHECKPOINT, CHECKPOINT_DIR, CONFIG, EVALS, METRICS, POLICY_DIR, RUN_FILES, SAMPLES,
                         JsonlWriter, read_jsonl)  # noqa: F401 - read_jsonl: kept importable from here
@@ -114,9 +115,13 @@ def load_world(cfg: TrainConfig) -> World:
 class Trainer:
     """Owns the models, the optimizer and the run folder. ``Trainer(cfg, out).train()``."""
 
+    #: the registered policy loss of the update (:mod:`g2r_lens.rl.losses`)
+    policy_loss_name = "ppo_clip"
+
     def __init__(self, cfg: TrainConfig, out: str | Path, *, overwrite: bool = False, progress: bool = True) -> None:
         cfg.validate()
         self.cfg, self.out, self.progress = cfg, Path(out), progress
+        self.policy_loss = get_policy_loss(self.policy_loss_name)
         self.world = load_world(cfg)
         self._prepare_folder(overwrite)
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -247,20 +252,20 @@ class Trainer:
                 lp, ent = token_logprobs(self.policy, ro, cfg.temperature, with_entropy=True, rows=c)
                 m = mask[c].float()
                 old = lp.detach() if old_lp is None else old_lp[c]
-                ratio = torch.exp(lp - old)
-                a = adv[c]
-                pg = -torch.minimum(ratio * a, ratio.clamp(1 - cfg.clip_eps, 1 + cfg.clip_eps) * a)
+                # token-mean over the whole batch (n_tok), so the minibatch gradients add up
+                pg_loss, pg = self.policy_loss(lp, old, adv[c], m, cfg.clip_eps, n_tokens=n_tok)
                 d = ref_lp[c] - lp
                 k3 = torch.exp(d) - d - 1  # unbiased, non-negative estimate of KL(π || π_ref)
-                loss = ((pg + cfg.kl * k3) * m).sum() / n_tok  # token-mean over the whole batch
+                kl = (k3 * m).sum() / n_tok
+                loss = pg_loss + cfg.kl * kl
                 loss.backward()
                 with torch.no_grad():
                     ep["loss"] += float(loss)
-                    ep["pg_loss"] += float((pg * m).sum() / n_tok)
-                    ep["kl"] += float((k3 * m).sum() / n_tok)
+                    ep["pg_loss"] += pg["pg_loss"]
+                    ep["kl"] += float(kl)
                     ep["kl_k1"] += float((-d * m).sum() / n_tok)
                     ep["entropy"] += float((ent * m).sum() / n_tok)
-                    ep["clip_frac"] += float((((ratio - 1).abs() > cfg.clip_eps).float() * m).sum() / n_tok)
+                    ep["clip_frac"] += pg["clip_frac"]
             gn = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
             ep["grad_norm"] = float(gn)
             self.opt.step()

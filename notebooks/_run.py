@@ -7,7 +7,9 @@
 
 The kernel is this Python (``sys.executable``) through a kernel spec written to a temporary
 folder, so the notebooks run in the project's environment; the repository root is put on the
-kernel's ``PYTHONPATH``. A cell error stops that notebook and makes the exit status 1.
+kernel's ``PYTHONPATH``. A cell error stops that notebook and makes the exit status 1. It prints
+the wall time of each notebook and the CPU time of its kernel (on a machine shared with other
+jobs the wall time grows, the CPU time does not).
 """
 
 from __future__ import annotations
@@ -49,17 +51,29 @@ def kernel_env(tmp: Path, quick: bool, out: Path) -> dict[str, str]:
     return env
 
 
-def execute(name: str, *, quick: bool, out: Path, cwd: Path, timeout: int = 1800, save: Path | None = None) -> float:
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def execute(name: str, *, quick: bool, out: Path, cwd: Path, timeout: int = 1800, save: Path | None = None,
+            times: dict | None = None) -> float:
     """Run one notebook top to bottom; raises nbclient's CellExecutionError on a cell error.
-    Returns the wall time in seconds. The caller sets the environment (:func:`kernel_env`)."""
+    Returns the wall time in seconds; ``times`` (if given) also gets ``cpu``: the CPU seconds of the
+    kernel process (user + system, all threads), which is what the notebook costs on an otherwise
+    idle machine. The caller sets the environment (:func:`kernel_env`)."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(HERE / name, as_version=4)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     NotebookClient(nb, kernel_name=KERNEL, timeout=timeout, resources={"metadata": {"path": str(cwd)}},
                    allow_errors=False).execute()
     dt = time.perf_counter() - t0
+    if times is not None:
+        times.update(wall=dt, cpu=_children_cpu() - c0)  # the kernel has exited and been reaped here
     if save is not None:
         save.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, save / name)
@@ -81,9 +95,11 @@ def main(argv=None) -> int:
         os.environ.update(kernel_env(tmp, a.quick, out))
         for name in names:
             try:
-                dt = execute(name, quick=a.quick, out=out, cwd=tmp,
-                             save=Path(a.save_executed) if a.save_executed else None)
-                print(f"{name:28s} {'quick' if a.quick else 'full':5s} {dt:7.1f} s", flush=True)
+                t: dict = {}
+                execute(name, quick=a.quick, out=out, cwd=tmp, save=Path(a.save_executed) if a.save_executed else None,
+                        times=t)
+                print(f"{name:28s} {'quick' if a.quick else 'full':5s} wall {t['wall']:7.1f} s   "
+                      f"kernel CPU {t['cpu']:7.1f} s", flush=True)
             except Exception as e:  # report and go on with the next notebook
                 print(f"{name:28s} FAILED: {type(e).__name__}: {str(e)[-2000:]}", flush=True)
                 status = 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import EmptyResponseError, G2RError, RubricError
+from .io import json_object
 from .params import real_number
 
 
@@ -123,12 +124,7 @@ def parse_examples_jsonl(text: str, source: str = "input", default_prefix: str =
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise G2RError(f"{source}:{i}: not valid JSON ({e.msg})") from None
-        if not isinstance(d, dict):
-            raise G2RError(f"{source}:{i}: expected a JSON object with prompt, response and rubric")
+        d = json_object(line, f"{source}:{i}", "a JSON object with prompt, response and rubric")
         try:
             ex = Example.from_dict(d, default_id=f"{default_prefix}{i}")
             ex.validate()  # empty response, no positive weight: named with the line, before any model work

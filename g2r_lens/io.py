@@ -3,12 +3,15 @@
 - :func:`clean_json`: a JSON-safe copy of a value (NaN/inf -> ``None``, tuples -> lists, numpy
   scalars -> Python, keys -> ``str``), so that ``json.dumps(..., allow_nan=False)`` never fails on
   what the engine produces and the files stay valid JSON for other readers;
+- :func:`json_object`: one JSON object from a text, or a :class:`~g2r_lens.errors.G2RError` naming
+  where (file, line) and why;
 - :func:`atomic_path` / :func:`atomic_write`: write next to the target and ``os.replace`` it, so a
   reader (or a resumed run) never sees half a file.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from contextlib import contextmanager
@@ -17,7 +20,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write", "clean_json"]
+from .errors import G2RError
+
+__all__ = ["atomic_path", "atomic_write", "clean_json", "json_object"]
 
 
 def clean_json(x: Any, *, exact: bool = False) -> Any:
@@ -37,6 +42,17 @@ def clean_json(x: Any, *, exact: bool = False) -> Any:
             return None
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
     return x
+
+
+def json_object(text: str, where: str, expected: str = "a JSON object") -> dict:
+    """One JSON object from ``text``; a :class:`G2RError` naming ``where`` (file, line) otherwise."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise G2RError(f"{where}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    if not isinstance(obj, dict):
+        raise G2RError(f"{where}: expected {expected}, got {type(obj).__name__}")
+    return obj
 
 
 @contextmanager

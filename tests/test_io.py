@@ -33,3 +33,14 @@ def test_atomic_path_keeps_the_old_file_on_error(tmp_path):
             tmp.write_text("half")
             raise RuntimeError("killed mid-write")
     assert p.read_text() == "old" and sorted(x.name for x in tmp_path.iterdir()) == ["f.txt"]
+
+
+def test_json_object_errors_name_the_place():
+    from g2r_lens.errors import G2RError
+    from g2r_lens.io import json_object
+
+    assert json_object('{"a": 1}', "f") == {"a": 1}
+    with pytest.raises(G2RError, match=r"^f, line 2: not valid JSON \(.* at line 1, column 2\)$"):
+        json_object("{bad", "f, line 2")
+    with pytest.raises(G2RError, match=r"^x:1: expected a JSON object with keys, got list$"):
+        json_object("[1]", "x:1", "a JSON object with keys")

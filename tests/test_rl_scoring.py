@@ -123,3 +123,28 @@ def test_a_dense_arm_runs_no_separate_verdict_forward(chat_tok, tasks, monkeypat
         assert calls == []
     finally:
         hook.remove()
+
+
+def test_reward_modes_are_registered_functions(chat_tok, tasks):
+    from g2r_lens.errors import DuplicateNameError
+    from g2r_lens.rl.scoring import REWARD_MODES, ModeResult, register_reward_mode
+
+    assert REWARD_MODES.names(oracle=True) == ["oracle_dense", "oracle_sparse"]
+    assert REWARD_MODES.names(oracle=False) == ["sparse"]
+    with pytest.raises(DuplicateNameError):
+        register_reward_mode("sparse")(lambda scorer, s: None)
+
+    @register_reward_mode("test_half_on_first_token", oracle=True)
+    def half(scorer, s):  # a new mode is one decorated function
+        n = len(s.texts)
+        tok = [np.eye(1, len(o))[0] * 0.5 for o in s.offsets]
+        return ModeResult([0.5] * n, tok, [None] * n, [None] * n)
+
+    texts = [sample_response(t, random.Random(0), "good") for t in tasks[:2]]
+    offs = [_offsets(chat_tok, x)[0] for x in texts]
+    sc = Scorer(None, "test_half_on_first_token", judge_oracles=False).score(tasks[:2], texts, offs)
+    assert sc.rewards == [0.5, 0.5] and [float(r[0]) for r in sc.token_rewards] == [0.5, 0.5]
+    assert sc.max_conservation_error == 0.0 and [c.score for c in sc.checks] == [check(t, x).score for t, x in zip(tasks, texts)]
+    # an oracle mode without judge_oracles needs no judge; sparse does
+    with pytest.raises(Exception, match="needs a judge"):
+        Scorer(None, "sparse")

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import G2RError
 from ..io import clean_json as _clean
+from ..io import json_object  # noqa: F401 - kept importable from here
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -62,17 +63,6 @@ class JsonlWriter:
 
 
 # ----------------------------------------------------------------------------------------- reading
-def json_object(text: str, where: str) -> dict:
-    """One JSON object from ``text``; a :class:`G2RError` naming ``where`` (file, line) otherwise."""
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise G2RError(f"{where}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
-    if not isinstance(obj, dict):
-        raise G2RError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-    return obj
-
-
 def run_file(folder: str | Path, name: str) -> Path:
     """The one path rule for reading a run folder: ``folder/name`` fully resolved (every symlink,
     of a folder or of a file, followed), refused with a :class:`G2RError` when it leaves the

@@ -62,9 +62,9 @@ criterion. We attribute every verdict judged True to the response tokens with
 (plotly, inline), check that the dense token rewards add up *exactly* to the sparse rubric reward,
 and export the results as JSON, parquet and a self-contained HTML report.
 
-**How long.** About 1 minute on a laptop CPU (full mode: 6 responses, 32 IG steps); about
-30 s in quick mode (`G2R_NB_QUICK=1`: 2 responses, 4 IG steps). Measured times are in the README.
-Everything is offline.
+**How long.** About 1 minute on an idle laptop CPU in full mode (6 responses, 32 IG steps);
+about 20 s in quick mode (`G2R_NB_QUICK=1`: 2 responses, 4 IG steps). Measured times are in the
+README's *Notebooks* section. Everything is offline.
 """),
         params("01_quickstart", """
 N_EXAMPLES = 2 if QUICK else 6      # sampled test-split responses
@@ -205,9 +205,10 @@ between methods. The last cell prints the README's faithfulness table from these
 One call does the work: `g2r_lens.evaluation.world_faithfulness` (tested in
 `tests/test_evaluation.py`).
 
-**How long.** About 10 minutes on a laptop CPU in full mode (30 responses per judge, both judges,
-curves on 30 pairs, the README's setting); about 1 minute in quick mode (`G2R_NB_QUICK=1`: 3 responses,
-the external judge only, curves on 1 pair). Measured times are in the README.
+**How long.** About 3 minutes on an idle laptop CPU in full mode (30 responses per judge, both
+judges, curves on 30 pairs: the README's setting); under 1 minute in quick mode (`G2R_NB_QUICK=1`:
+3 responses, the external judge only, curves on 1 pair). Measured times are in the README's
+*Notebooks* section.
 """),
         params("02_faithfulness", """
 JUDGES = ["external"] if QUICK else ["external", "self"]
@@ -336,9 +337,10 @@ two **oracle** arms that use the exact checker instead of the judge (sparse and 
 load the run folders, plot learning curves with 95% seed bands and the advantage-versus-position
 figure, and step through saved samples with their token rewards.
 
-**How long.** About 25 minutes on a laptop CPU in full mode (5 arms x 2 seeds x 12 steps); about 1.5
-minutes in quick mode (`G2R_NB_QUICK=1`: 2 arms x 2 seeds x 1 step, tiny batches). Runs this
-short show the machinery, not a result: `benchmarks/rl_gain.py` is the measured comparison.
+**How long.** About 7 minutes on an idle laptop CPU in full mode (5 arms x 2 seeds x 24 steps of
+2 prompts x 8 samples, the setting of `benchmarks/rl_gain.py`); about 1 minute in quick mode
+(`G2R_NB_QUICK=1`: 2 arms x 2 seeds x 1 step, tiny batches). Two seeds of short runs show the
+machinery, not a result: `benchmarks/rl_gain.py` (5 seeds) is the measured comparison.
 """),
         params("03_rl", """
 ARMS = {                             # arm name -> (reward mode, advantage estimator)
@@ -351,9 +353,12 @@ ARMS = {                             # arm name -> (reward mode, advantage estim
 if QUICK:
     ARMS = {k: ARMS[k] for k in ("sparse", "dense")}
 SEEDS = [0, 1]
-STEPS = 1 if QUICK else 12
-SIZES = dict(prompts_per_step=2, group_size=2, max_new_tokens=16, eval_prompts=2) if QUICK else \\
-    dict(prompts_per_step=4, group_size=4, max_new_tokens=48, eval_prompts=16)
+STEPS = 1 if QUICK else 24
+# full mode: the setting of benchmarks/rl_gain.py (2 prompts x 8 samples, up to 80 tokens, lr 3e-4,
+# k3 KL 0.02, held-out eval on 48 test prompts every 4 steps)
+SIZES = dict(prompts_per_step=2, group_size=2, max_new_tokens=16, eval_prompts=2, eval_every=1) if QUICK else \\
+    dict(prompts_per_step=2, group_size=8, max_new_tokens=80, eval_prompts=48, eval_every=4)
+LR, KL = 3e-4, 0.02
 JUDGE = "self"                       # the frozen initial policy judges (Grad2Reward's self-judging)
 """),
         code("""
@@ -370,9 +375,9 @@ from g2r_lens.rl.runfolder import load_run, read_samples
 folders = []
 for arm, (reward, estimator) in ARMS.items():
     for seed in SEEDS:
-        cfg = TrainConfig(reward=reward, estimator=estimator, judge=JUDGE, seed=seed, steps=STEPS, lr=2e-4,
-                          eval_every=max(1, STEPS // 4), samples_every=1, samples_groups=1,
-                          checkpoint_every=0, save_policy=False, device="cpu", **SIZES)
+        cfg = TrainConfig(reward=reward, estimator=estimator, judge=JUDGE, seed=seed, steps=STEPS, lr=LR, kl=KL,
+                          samples_every=max(1, STEPS // 4), samples_groups=1, checkpoint_every=0,
+                          save_policy=False, device="cpu", **SIZES)
         folder = OUT / "runs" / f"{arm.replace(' ', '_')}-s{seed}"
         summary = Trainer(cfg, folder, overwrite=True, progress=not QUICK).train()
         last = summary["last"]
@@ -427,7 +432,7 @@ run_dir = OUT / "runs" / f"{ARM.replace(' ', '_')}-s{SEED}"
 steps = sorted({s["step"] for s in read_samples(run_dir)})
 print("saved steps:", steps)
 for STEP in steps:
-    for s in read_samples(run_dir, STEP):
+    for s in read_samples(run_dir, STEP)[:2]:           # the first two samples of each saved step
         display(HTML(sample_html(s)))
 s = read_samples(run_dir, steps[-1])[0]
 pd.DataFrame({"token": s["tokens"], "token reward": s["token_rewards"], "advantage": s["advantages"]}).T
@@ -452,7 +457,7 @@ verdict words), attributing, projecting the dense rewards onto a **policy with a
 tokenizer** (`project_rewards`, which conserves the sum), and choosing the softmax temperature τ
 by looking at the entropy of α.
 
-**How long.** About 30 s on a laptop CPU in full mode, about 20 s in quick mode
+**How long.** About 15 s on an idle laptop CPU in full mode, about 10 s in quick mode
 (`G2R_NB_QUICK=1`: a smaller model). The model here is randomly initialised, so its verdicts mean
 nothing: the workflow is the point. Replace the config cell by your own model.
 """),

@@ -29,7 +29,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -49,7 +48,7 @@ from g2r_lens.rl.scoring import Scorer  # noqa: E402
 from g2r_lens.rl.trainer import TrainConfig, Trainer, _jsonable, load_world, read_jsonl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ESTIMATORS = "sparse,grad2reward,per_position,additive,dense_centered"
+ESTIMATORS = "sparse,dense_centered,grad2reward,per_position,additive"
 RHO_TARGET = 0.1
 
 
@@ -123,7 +122,14 @@ def position_bias(a: argparse.Namespace, estimators: list[str], rewards: list[st
     return out
 
 
-def length_drift(a: argparse.Namespace, estimators: list[str]) -> dict:
+def _other_config(out: Path, cfg: TrainConfig) -> bool:
+    from dataclasses import asdict
+
+    conf = out / "config.json"
+    return conf.exists() and json.loads(conf.read_text()) != json.loads(json.dumps(asdict(cfg)))
+
+
+def length_drift(a: argparse.Namespace, estimators: list[str], on_result=None) -> dict:
     runs = Path(a.runs)
     res: dict = {}
     for est in estimators:
@@ -134,9 +140,10 @@ def length_drift(a: argparse.Namespace, estimators: list[str]) -> dict:
                               max_new_tokens=a.max_new_tokens, eval_prompts=0, samples_every=0, checkpoint_every=0,
                               judge_oracles=False, save_policy=False, device="cpu")
             out = runs / f"{est}-s{s}"
-            shutil.rmtree(out, ignore_errors=True)
             t0 = time.perf_counter()
-            Trainer(cfg, out, progress=False).train()
+            # a finished run with the same config is reused (the trainer resumes it at its last step);
+            # another config in the folder is discarded
+            Trainer(cfg, out, progress=False, overwrite=_other_config(out, cfg)).train()
             rows = read_jsonl(out / "metrics.jsonl")
             L = [r["response_len"] for r in rows]
             k = min(3, len(L))
@@ -148,6 +155,8 @@ def length_drift(a: argparse.Namespace, estimators: list[str]) -> dict:
                              "seconds": time.perf_counter() - t0})
             print(f"estimator_bias: {est} seed {s}: length {per_seed[-1]['len_start']:.1f} -> "
                   f"{per_seed[-1]['len_end']:.1f} in {per_seed[-1]['seconds']:.0f}s", flush=True)
+            if on_result is not None:
+                on_result(dict(res, **{est: {"partial_seeds": per_seed}}))
         drift = [p["len_end"] - p["len_start"] for p in per_seed]
         res[est] = {"len_start": float(np.mean([p["len_start"] for p in per_seed])),
                     "len_end": float(np.mean([p["len_end"] for p in per_seed])),
@@ -187,7 +196,7 @@ def markdown(res: dict) -> str:
               f"## Length drift over {res['steps']} training steps (reward oracle_dense, {res['seeds']} seeds)", "",
               "| estimator | length start -> end | drift | drift - sparse | at cap (end) | checker start -> end | "
               "train adv~pos (Pearson) |", "|---|---|---|---|---|---|---|"]
-    for est in res["estimators"]:
+    for est in res.get("drift_estimators", res["estimators"]):
         v = ld[est]
         lines.append(f"| {est} | {v['len_start']:.1f} -> {v['len_end']:.1f} | {_f(v['drift'], 1)} | "
                      f"{_f(v.get('drift_minus_sparse'), 1)} | {v['hit_cap_end']:.2f} | {v['checker_start']:.3f} -> "
@@ -202,7 +211,9 @@ def main(argv=None) -> int:
     p.add_argument("--world", default=None, help="world folder (default: the bundled one)")
     p.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
     p.add_argument("--runs", default=None, help="training run folders (default outputs/estimator_bias/runs)")
-    p.add_argument("--estimators", default=ESTIMATORS)
+    p.add_argument("--estimators", default=ESTIMATORS, help="estimators of the position-bias table")
+    p.add_argument("--drift-estimators", default=None,
+                   help="estimators of the length-drift runs (default: --estimators; keep sparse for the reference)")
     p.add_argument("--rewards", default="oracle_dense,grad_x_input", help="dense reward sources for the position bias")
     p.add_argument("--prompts", type=int, default=16, help="prompts for the position-bias rollouts")
     p.add_argument("--group-size", type=int, default=8)
@@ -237,9 +248,17 @@ def main(argv=None) -> int:
                        f"lr {a.lr}, kl {a.kl}, {a.seeds} seeds, reward oracle_dense; {a.threads} torch thread(s)"),
            "rho_target": RHO_TARGET}
     res["position_bias"] = position_bias(a, estimators, rewards)
-    res["length_drift"] = length_drift(a, estimators)
-    res["seconds"] = round(time.time() - t0, 1)
     out.mkdir(parents=True, exist_ok=True)
+
+    def save_partial(drift: dict) -> None:  # after every run: a killed benchmark keeps what it measured
+        (out / "estimator_bias.partial.json").write_text(json.dumps(_jsonable(dict(res, length_drift=drift)), indent=1))
+
+    save_partial({})
+    drift_est = [e.strip() for e in a.drift_estimators.split(",") if e.strip()] if a.drift_estimators else estimators
+    res["drift_estimators"] = drift_est
+    res["length_drift"] = length_drift(a, drift_est, save_partial)
+    res["seconds"] = round(time.time() - t0, 1)
+    (out / "estimator_bias.partial.json").unlink(missing_ok=True)
     (out / "estimator_bias.json").write_text(json.dumps(_jsonable(res), indent=1))
     (out / "estimator_bias.md").write_text(markdown(res))
     print(markdown(res))

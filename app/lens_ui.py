@@ -93,15 +93,17 @@ DEFAULT_METHOD = "grad_x_input"
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def cached_default_example(judge_id: tuple, split: str, n: int) -> int:
-    """The bank example the first screen opens on: True verdicts whose credit lands on the checker's
-    truth tokens (:func:`g2r_lens.explorer.views.best_example`), judged by this judge."""
+    """The bank example the first screen opens on: among the checker's likeliest candidates
+    (:func:`~g2r_lens.explorer.views.candidate_examples`), the one whose True verdicts put their credit
+    on the checker's truth tokens (:func:`~g2r_lens.explorer.views.best_example`) for this judge."""
     bank = cached_bank(split, n)
+    cands = views.candidate_examples(bank.examples)
+    exs = [bank.examples[i] for i in cands]
     try:
-        run = cached_attribution(judge_id, json.dumps([e.to_dict() for e in bank.examples]), (DEFAULT_METHOD,),
-                                 "{}", False)
+        run = cached_attribution(judge_id, json.dumps([e.to_dict() for e in exs]), (DEFAULT_METHOD,), "{}", False)
     except G2RError:
         return 0
-    return views.best_example(run, DEFAULT_METHOD, [e.meta for e in bank.examples])
+    return cands[views.best_example(run, DEFAULT_METHOD, [e.meta for e in exs])]
 
 
 # ---------------------------------------------------------------------------------- judge

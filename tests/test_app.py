@@ -820,6 +820,11 @@ def test_merge_runs_and_best_example(demo_run, bank):
 
     i = views.best_example(full, "grad_x_input", [e.meta for e in exs24])
     assert hits(full.examples[i], exs24[i].meta) == max(hits(e, x.meta) for e, x in zip(full.examples, exs24))
+    # the candidates come from the checker alone: the most satisfied criteria with truth first
+    cands = views.candidate_examples(exs24, 4)
+    n = [sum(bool(z) and bool(sp) and c.weight > 0 for c, z, sp in zip(e.rubric, e.meta["checker"],
+                                                                       e.meta["truth_spans"])) for e in exs24]
+    assert len(cands) == 4 and min(n[i] for i in cands) >= sorted(n, reverse=True)[3]
 
 
 def test_runs_bands_labels_groups_errors_and_specials(tmp_path):
@@ -891,9 +896,15 @@ def test_first_screens_show_the_point(bank):
 
     at = new_app().run()
     no_exceptions(at)
-    run = attribute(judges.demo_judge(), bank.examples, ["grad_x_input"], progress=False)
-    want = views.best_example(run, "grad_x_input", [e.meta for e in bank.examples])
-    assert at.selectbox(key="insp_pick").value == bank.label(want)
+    cands = views.candidate_examples(bank.examples)
+    run = attribute(judges.demo_judge(), [bank.examples[i] for i in cands], ["grad_x_input"], progress=False)
+    hits = [sum(c.verdict and c.weight > 0 and bool(sp) and bool(np.asarray(
+        __import__("g2r_lens").analysis.truth_mask(e, sp))[int(np.argmax(e.methods["grad_x_input"].scores[k]))])
+        for k, (c, sp) in enumerate(zip(e.criteria, bank.examples[i].meta["truth_spans"])))
+        for i, e in zip(cands, run.examples)]
+    picked = [bank.label(i) for i in range(len(bank.examples))].index(at.selectbox(key="insp_pick").value)
+    assert picked in cands and hits[cands.index(picked)] == max(hits)
+    want = picked
     assert len(re.findall("<li>", _howto(at))) == 3
     at.switch_page("views/compare.py").run()
     no_exceptions(at)

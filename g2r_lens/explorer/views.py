@@ -444,6 +444,19 @@ def best_example(run: AttributionRun, method: str, metas: Sequence[Mapping[str, 
     return max(range(len(q)), key=lambda i: (q[i], -i))
 
 
+def candidate_examples(examples: Sequence[Example], k: int = 6) -> list[int]:
+    """The ``k`` bank examples most likely to show the point, from the checker alone (no judge call):
+    most positive-weight criteria satisfied with truth tokens first. The judge then picks among them
+    (:func:`best_example`), so the first screen costs ``k`` attributions, not the whole bank."""
+    def n_truth(e: Example) -> int:
+        m = e.meta or {}
+        chk, spans = m.get("checker") or [], m.get("truth_spans") or []
+        return sum(bool(z) and bool(sp) and c.weight > 0 for c, z, sp in zip(e.rubric, chk, spans))
+
+    order = sorted(range(len(examples)), key=lambda i: (-n_truth(examples[i]), i))
+    return sorted(order[:k])
+
+
 def best_criterion(ex: ExampleResult, meta: Mapping[str, Any] | None, method: str | None = None) -> int | None:
     """A criterion of ``ex`` with checker truth tokens: judged True with its largest score on truth
     first, then judged True, then any with truth; None when no criterion has truth."""

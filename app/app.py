@@ -23,10 +23,11 @@ import streamlit as st  # noqa: E402
 
 import lens_ui  # noqa: E402
 
-st.set_page_config(page_title="g2r lens", page_icon=":material/biotech:", layout="wide",
+HERE = Path(__file__).resolve().parent
+# a local file, not a Material icon name: those are fetched from a font CDN (no icon offline)
+st.set_page_config(page_title="g2r lens", page_icon=str(HERE / "icon.png"), layout="wide",
                    initial_sidebar_state="expanded")
 
-HERE = Path(__file__).resolve().parent
 pages = [
     st.Page(HERE / "views" / "inspect.py", title="Inspect", icon=":material/search:", default=True),
     st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare:"),

@@ -30,7 +30,10 @@ h1 {font-weight: 700; letter-spacing: -0.02em;}
   font-size: 0.93rem; color: #2d3748; margin-bottom: 6px;}
 .g2r-badge {display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 0.78rem;
   background: #eef2fb; color: #33508a; margin-right: 6px;}
-span.g2r-u {border-radius: 3px; padding: 2px 0;}
+span.g2r-u {border-radius: 3px; padding: 2px 1px;}
+.g2r-howto {background: #fbfaf3; border: 1px solid #efe8c8; border-radius: 10px; padding: 6px 14px 4px 14px;
+  font-size: 0.88rem; color: #4a4a3a; margin: -0.2rem 0 0.8rem 0;}
+.g2r-howto ol {margin: 2px 0 4px 0; padding-left: 20px;} .g2r-howto li {margin: 0;}
 </style>
 """
 
@@ -39,10 +42,14 @@ METHOD_HELP = ("grad_x_input: the paper's signed gradient × input; integrated_g
                "(slow); uniform / random: controls.")
 
 
-def page_header(title: str, caption: str) -> None:
+def page_header(title: str, caption: str, howto: tuple[str, str, str] | None = None) -> None:
+    """The page title, its one-line caption and a three-line "how to read this"."""
     st.html(CSS)
     st.title(title)
     st.html(f"<div class='g2r-caption'>{caption}</div>")
+    if howto:
+        st.html("<div class='g2r-howto'><b>How to read this</b><ol>"
+                + "".join(f"<li>{line}</li>" for line in howto) + "</ol></div>")
 
 
 # -------------------------------------------------------------------------------- caches
@@ -57,13 +64,46 @@ def cached_bank(split: str, n: int) -> views.Bank:
     return views.example_bank(split, n)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=128)
 def cached_attribution(judge_id: tuple, examples_json: str, methods: tuple, params_json: str,
-                       attribute_false: bool) -> Any:
+                       attribute_false: bool, truncate: bool = False) -> Any:
+    """One attribution, cached per (judge, examples, methods, parameters, options)."""
     judge = cached_judge(*judge_id)
+    if truncate:
+        import copy
+
+        judge = copy.copy(judge)
+        judge.truncation = "response"
     exs = [Example.from_dict(d) for d in json.loads(examples_json)]
     return views.attribute_chunked(judge, exs, list(methods), method_params=json.loads(params_json),
                                attribute_false=attribute_false)
+
+
+def attribution_per_method(judge_id: tuple, examples_json: str, methods: list[str], params: dict,
+                           attribute_false: bool, truncate: bool = False) -> Any:
+    """Every method attributed (and cached) on its own, then merged: adding a method to a view
+    computes only that method; switching back and forth computes nothing."""
+    runs = [cached_attribution(judge_id, examples_json, (m,), json.dumps(params.get(m, {})), attribute_false,
+                               truncate) for m in methods]
+    return views.merge_runs(runs)
+
+
+DEFAULT_METHOD = "grad_x_input"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_default_example(judge_id: tuple, split: str, n: int) -> int:
+    """The bank example the first screen opens on: among the checker's likeliest candidates
+    (:func:`~g2r_lens.explorer.views.candidate_examples`), the one whose True verdicts put their credit
+    on the checker's truth tokens (:func:`~g2r_lens.explorer.views.best_example`) for this judge."""
+    bank = cached_bank(split, n)
+    cands = views.candidate_examples(bank.examples)
+    exs = [bank.examples[i] for i in cands]
+    try:
+        run = cached_attribution(judge_id, json.dumps([e.to_dict() for e in exs]), (DEFAULT_METHOD,), "{}", False)
+    except G2RError:
+        return 0
+    return cands[views.best_example(run, DEFAULT_METHOD, [e.meta for e in exs])]
 
 
 # ---------------------------------------------------------------------------------- judge
@@ -96,6 +136,8 @@ def judge_sidebar() -> JudgeCtx | None:
                 "uses a **tiny demo judge with random weights**: the pipeline is real, its verdicts "
                 "mean nothing.", icon=":material/info:")
     ctx = None
+    if path and judges.is_world_folder(path) and template == "auto":
+        sb.caption("This is a bundled world checkpoint: the world's rubric prompt is kept.")
     if path:
         try:
             with st.spinner(f"Loading the judge from {path} …"):
@@ -131,6 +173,9 @@ CUSTOM = "Custom input (type your own)"
 def _fill(prefix: str, bank: views.Bank) -> None:
     pick = st.session_state[f"{prefix}_pick"]
     if pick == CUSTOM:
+        # the bundled example's result (its checker score and truth) is not the custom input's
+        st.session_state[f"{prefix}_example"] = None
+        st.session_state[f"{prefix}_error"] = None
         return
     ex = bank.examples[[bank.label(i) for i in range(len(bank.examples))].index(pick)]
     st.session_state[f"{prefix}_prompt"] = ex.prompt
@@ -145,7 +190,12 @@ def example_inputs(prefix: str, expanded: bool = False) -> tuple[Any, str]:
     bank = cached_bank("test", 24)
     labels = [bank.label(i) for i in range(len(bank.examples))]
     if f"{prefix}_pick" not in st.session_state:
-        st.session_state[f"{prefix}_pick"] = labels[1 if len(labels) > 1 else 0]
+        ctx = st.session_state.get("judge_ctx")
+        best = 0
+        if ctx is not None:
+            with st.spinner("Choosing an example that shows the point …"):
+                best = cached_default_example(ctx.judge_id, "test", 24)
+        st.session_state[f"{prefix}_pick"] = labels[best]
         _fill(prefix, bank)
     pick = st.selectbox(f"Example · {bank.source}", [CUSTOM] + labels, key=f"{prefix}_pick",
                         persist_state="session", on_change=_fill, args=(prefix, bank),

@@ -37,6 +37,17 @@ def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
 
 
+def _decode(arr) -> list:
+    """A plotly 7 array from a chart spec (plain list, or a base64 ``bdata`` dict)."""
+    if arr is None:
+        return []
+    if isinstance(arr, dict) and "bdata" in arr:
+        import base64
+
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"])).tolist()
+    return list(arr)
+
+
 def charts(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
@@ -75,7 +86,7 @@ def test_inspect_page_default_and_views():
     assert [t.value for t in at.title] == ["Inspect"]
     spec = charts(at)[0]
     assert spec["data"][0]["type"] == "heatmap"
-    assert "Σ dense reward" in spec["layout"]["yaxis"]["ticktext"]
+    assert any(t.startswith("Σ dense reward") for t in spec["layout"]["yaxis"]["ticktext"])
     assert any("Conservation holds" in s.value for s in at.success)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Sparse reward"] == metrics["Σ dense reward"]
@@ -189,7 +200,8 @@ def test_compare_page_agreement_truth_and_deletion(bank):
     assert crit_text in heat["layout"]["title"]["text"]
     assert at.selectbox(key="cmp_crit").value.startswith(f"{k + 1}. ") and crit_text[:30] in at.selectbox(
         key="cmp_crit").value
-    assert heat["layout"]["yaxis"]["ticktext"] == ["grad_x_input", "attention_last", "random"]
+    assert [t.split(" (±")[0] for t in heat["layout"]["yaxis"]["ticktext"]] == ["grad_x_input", "attention_last",
+                                                                                "random"]
     assert heat["layout"].get("shapes"), "checker truth tokens are outlined"
     assert "Spearman" in sp["layout"]["title"]["text"] and "overlap" in ov["layout"]["title"]["text"]
     assert at.dataframe, "the localisation table is shown"
@@ -198,8 +210,9 @@ def test_compare_page_agreement_truth_and_deletion(bank):
     no_exceptions(at)
     curves = charts(at)[-1]
     assert any("AOPC" in tr["name"] for tr in curves["data"])
-    assert {tr["name"].split(" · ")[0] for tr in curves["data"]} == {"grad_x_input", "attention_last", "random",
-                                                                       "random order"}
+    names = [tr["name"].split(" · ")[0] for tr in curves["data"]]
+    # the "random" method's curve is the random order's: one random entry in the legend
+    assert names == ["grad_x_input", "attention_last", "random order"]
     at.selectbox(key="cmp_crit").select_index(0).run()  # Σ dense reward: no deletion curves
     no_exceptions(at)
     assert any("Pick one criterion" in x.value for x in at.info)
@@ -227,6 +240,22 @@ def test_lens_page(monkeypatch):
     assert figs and all(f["data"][0]["type"] == "bar" for f in figs)
     assert len(at.tabs) >= 3  # one per criterion kind present
     assert len(at.get("download_button")) == 3
+    # mixed verdicts under "Criteria: all" are said to be mixed
+    res = at.session_state["lens_result"]
+    verdicts = {c.verdict for e in res["run"].examples for c in e.criteria}
+    caption = " ".join(c.value for c in at.caption)
+    assert ("mixed verdicts" in caption) == (verdicts == {True, False})
+    # the forbidden tab's bars are forbidden content (phrases on the checker's truth) only
+    from g2r_lens import analysis
+
+    rec = analysis.lens_records(res["run"].examples, res["method"], metas=res["metas"])
+    table = views.lens_summary(rec, 1, res["metas"], res["run"].examples)
+    tab_names = [t.label for t in at.tabs]
+    if "forbidden" in tab_names:
+        fig = charts(at)[tab_names.index("forbidden")]
+        truthy = set(table[(table["group"] == "forbidden") & (table["truth_rate"] > 0)]["phrase"])
+        shown = {y for tr in fig["data"] for y in _decode(tr.get("y"))}
+        assert shown <= truthy
     at.segmented_control(key="lens_by").set_value("criterion").run()
     at.segmented_control(key="lens_ngram").set_value(2).run()
     no_exceptions(at)
@@ -272,8 +301,11 @@ def test_runs_page_curves_samples_and_exports(runs_root, monkeypatch):
     no_exceptions(at)
     ms = at.multiselect(key="runs_pick")
     assert ms.options == ["dense-0", "notes", "sparse-0", "sparse-1"]
-    # "notes" has no config.json: refused with a message, the other runs still shown
-    assert "notes" in errors(at) and "not a run folder" in errors(at)
+    # "notes" has no config.json: not selected, named with the reason; the readable runs (sparse baseline
+    # included) are selected from the start
+    assert sorted(ms.value) == ["dense-0", "sparse-0", "sparse-1"]
+    assert any("notes: " in m.value and "not a run folder" in m.value for m in at.markdown)
+    assert not at.error
     ms.set_value(["dense-0", "sparse-0", "sparse-1"]).run()
     no_exceptions(at)
     assert not at.error
@@ -282,9 +314,9 @@ def test_runs_page_curves_samples_and_exports(runs_root, monkeypatch):
     titles = [sp["layout"]["title"]["text"] for sp in specs]
     assert "judge reward" in titles[0] and "checker score" in titles[1] and "held-out" in titles[2]
     names = [t.get("name") for t in specs[0]["data"] if t.get("name")]
-    assert any(n.startswith("sparse/sparse") and "(n=2)" in n for n in names)
-    assert any(n.startswith("grad_x_input/grad2reward") and "(n=1)" in n for n in names)
-    assert any(t.get("fill") == "toself" for t in specs[0]["data"])  # the seed band of the 2-seed arm
+    assert any(n.startswith("sparse/sparse") and "(2 seeds, no band)" in n for n in names)
+    assert any(n.startswith("grad_x_input/grad2reward") and "(1 seed, no band)" in n for n in names)
+    assert not any(t.get("fill") == "toself" for t in specs[0]["data"])  # no band from fewer than 3 seeds
     table = at.dataframe[0].value
     assert sorted(table["run"]) == ["dense-0", "sparse-0", "sparse-1"]
 
@@ -451,7 +483,7 @@ def test_views_figures_and_exports(demo_run):
     assert list(ct["criterion"]) == [c.text for c in r.criteria] and list(ct["kind"]) == ex.meta["kinds"]
     assert list(ct["checker"]) == ["✓" if z else "✗" for z in ex.meta["checker"]]
     top0 = r.top_tokens("grad_x_input", 0, 3)
-    assert ct["top tokens"][0] == ", ".join(views.token_label(t) for t, _ in top0)
+    assert ct["top tokens"][0] == " ".join(f"“{views.token_label(t)}”" for t, _ in top0)
     assert "top words" in views.criteria_table(r, "grad_x_input", views.inspect_view(r, "grad_x_input", granularity="word"))
     v = views.inspect_view(r, "grad_x_input", "scores", "token", ex.meta)
     n_truth = int(v.truth.sum())
@@ -543,3 +575,445 @@ def test_g2r_app_command(tmp_path, monkeypatch):
     assert cli.main(["app", "--runs-root", str(tmp_path)]) == 0
     assert calls and calls[0][1]["G2R_RUNS_ROOT"] == str(tmp_path.resolve())
     assert os.environ.get("G2R_RUNS_ROOT") != "should-not-leak"
+
+
+# ====================================================== issue 13: readable, honest, offline explorer
+def _view(values, units=None, labels=None, truth=None):
+    values = np.asarray(values, dtype=float)
+    R, U = values.shape
+    units = units or [f"w{u}" for u in range(U)]
+    return views.View(labels or [f"row {r}" for r in range(R)], units, [[u] for u in range(U)], values,
+                      {}, truth, ["criterion"] * R, "scores", "t", "token")
+
+
+class _Ex:
+    """An attributed example's response and token offsets (what the token colourer reads)."""
+
+    def __init__(self, words):
+        self.response = " ".join(words)
+        pos, self.offsets = 0, []
+        for w in words:
+            self.offsets.append((pos, pos + len(w)))
+            pos += len(w) + 1
+
+
+def test_text_rows_one_wrapping_line_per_row_with_real_numbers():
+    import re
+
+    words = ["Hi", "Leo", ",", "the", "concert"]
+    v = _view([[0.5, -2.0, 1.0, 0.0, 0.25], [0.01, 0.02, 0.0, 0.0, 0.04]], words)
+    h = render.text_rows_html(v, _Ex(words), per_row=True, show_values=True)
+    assert h.count('class="g2r-row"') == 2 and h.count('class="g2r-text"') == 2
+    # per-row scales: each row its own colour bar, ends in real numbers (-2 .. +2 and -0.04 .. +0.04)
+    assert re.findall(r'g2r-cbar-hi">([^<]*)<', h) == ["+2", "+0.04"]
+    assert re.findall(r'g2r-cbar-lo">([^<]*)<', h) == ["-2", "-0.04"]
+    assert h.count('class="g2r-v"') == 10 and ">-2<" in h  # printed values under the words
+    # a shared scale: one bar on top with the shared maximum, none per row
+    h2 = render.text_rows_html(v, _Ex(words), per_row=False)
+    assert re.findall(r'g2r-cbar-hi">([^<]*)<', h2) == ["+2"] and 'class="g2r-v"' not in h2
+    # the comma is its own coloured span (visible punctuation) and the text wraps like prose
+    assert '>,</span>' in h and "white-space:pre-wrap" in h
+
+
+def test_flat_rows_are_drawn_flat_not_dark():
+    import re
+
+    from g2r_lens.render.style import FLAT_LEVEL
+
+    v = _view([[0.25, 0.25, 0.25, 0.25], [1.0, -1.0, 0.5, 0.0]])
+    fig = render.heatmap_figure(v, per_row=True)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.allclose(z[0], FLAT_LEVEL) and FLAT_LEVEL <= 0.2  # uniform α: light and flat
+    assert z[1].tolist() == [1.0, -1.0, 0.5, 0.0]
+    h = render.text_rows_html(v, _Ex(["a", "b", "c", "d"]), per_row=True, rows=[0])
+    alphas = [float(a) for a in re.findall(r"rgba\(\d+,\d+,\d+,([0-9.]+)\)", h)]
+    assert len(alphas) == 4 and len(set(alphas)) == 1 and alphas[0] < 0.3
+
+
+def test_heatmap_long_response_scrolls_labels_every_unit_and_reads_real_numbers():
+    from g2r_lens.render.heatmap import WINDOW
+
+    U = 200
+    units = [",", ".", "concert"] + [f"w{u}" for u in range(U - 3)]
+    rng = np.random.default_rng(0)
+    v = _view(rng.normal(size=(3, U)) * [[1.0], [3.0], [0.5]], units)
+    fig = render.heatmap_figure(v, per_row=False)
+    xa = fig.layout.xaxis
+    assert len(xa.ticktext) == U and list(xa.tickvals) == list(range(U))  # every unit labelled
+    assert xa.ticktext[0] == "‹,›" and xa.ticktext[1] == "‹.›"  # punctuation visible
+    assert xa.tickangle not in (-90, 90)
+    assert list(xa.range) == [-0.5, WINDOW - 0.5] and xa.rangeslider.visible  # scroll and zoom
+    # one shared scale: the colour bar reads the real maximum, not "+max"
+    vmax = np.abs(v.values).max()
+    assert fig.data[0].colorbar.ticktext[-1] == render.fmt_number(vmax, "+.3g")
+    assert "max" not in " ".join(fig.data[0].colorbar.ticktext)
+    # rows on their own scales: each row label says its scale in numbers
+    fig2 = render.heatmap_figure(v, per_row=True)
+    assert all("(±" in t for t in fig2.layout.yaxis.ticktext)
+    short = render.heatmap_figure(_view(rng.normal(size=(2, 8))))
+    assert short.layout.xaxis.range is None
+
+
+def test_criteria_table_quotes_tokens_marks_near_verdicts_and_truth_hits(demo_run):
+    j, exs, run = demo_run
+    ex, r = exs[0], run.examples[0]
+    # a comma as the top token reads as a token, not as a separator
+    assert views.quote_units([",", "to", "concert"]) == "“,” “to” “concert”"
+    crit = r.criteria[0]
+    for p, near in ((0.485, True), (0.496, True), (0.55, True), (0.551, False), (0.2, False)):
+        c = crit.__class__(**{**crit.__dict__, "p_true": p, "p_false": 1 - p, "verdict": p > 0.5})
+        assert ("near 0.5" in views.verdict_text(c)) == near, p
+    # judges that leave mass off the two verdict words: the boundary is p(True) = p(False)
+    assert "near 0.5" in views.verdict_text(crit.__class__(**{**crit.__dict__, "p_true": 0.02, "p_false": 0.021}))
+    ct = views.criteria_table(r, "grad_x_input", meta=ex.meta)
+    assert list(ct.columns[:3]) == ["judge", "p(True)", "checker"]  # side by side
+    view = views.inspect_view(r, "grad_x_input", "scores", "token", ex.meta)
+    for k in range(len(r.criteria)):
+        s = r.scores("grad_x_input")[k]
+        mask = view.truth[k]
+        want = "–" if not mask.any() or not np.isfinite(s).any() else \
+            ("✓ top on truth" if mask[int(np.argmax(np.where(np.isfinite(s), s, -np.inf)))] else "✗ missed truth")
+        assert ct["credit vs truth"][k] == want
+
+
+def test_credit_notes_flag_reward_on_forbidden_content():
+    from g2r_lens.results import CriterionResult, ExampleResult, MethodResult
+
+    words = ["Bring", "the", "cost", "list"]
+    ex = _Ex(words)
+    crits = [CriterionResult(**{**_crit_fields(), "text": "The response mentions the cost.", "weight": -2.5,
+                                "verdict": True}),
+             CriterionResult(**{**_crit_fields(), "text": "The response mentions the list.", "weight": 1.0,
+                                "verdict": True})]
+    scores = [[0.0, 0.1, 0.2, 0.9], [0.1, 0.1, 0.1, 0.0]]
+    m = MethodResult("grad_x_input", {}, scores, [[0.25] * 4, [0.25] * 4], [0.1, 0.1, 0.9, 0.2], [1, 1], [1, 1])
+    r = ExampleResult("e", "p", ex.response, words, ex.offsets, crits, 1.0, {"grad_x_input": m})
+    meta = {"truth_spans": [[[11, 15]], [[16, 20]]], "checker": [True, True]}
+    view = views.inspect_view(r, "grad_x_input", "scores", "token", meta)
+    notes = views.credit_notes(r, "grad_x_input", view, meta)
+    assert any("“cost”" in n and "forbidden content of criterion 1" in n for n in notes)
+    assert any("Criterion 2 is judged True but its largest score is not on" in n for n in notes)
+
+
+def _crit_fields():
+    return dict(text="c", weight=1.0, p_true=0.9, p_false=0.1, logp_true=-0.1, verdict=True)
+
+
+def test_topk_overlap_from_ties_is_not_reported():
+    vals = {"grad": [0.9, 0.1, 0.5, 0.3, 0.2, 0.0], "uniform": [1.0] * 6, "other": [0.8, 0.0, 0.6, 0.1, 0.3, 0.2]}
+    m = views.topk_matrix(vals, 2)
+    assert np.isnan(m.loc["uniform"]).all() and np.isnan(m["uniform"]).all()
+    assert m.loc["grad", "other"] == pytest.approx(1.0)  # {0, 2} both
+    assert views.topk_tied([3, 2, 2, 1], 2) and not views.topk_tied([3, 2, 2, 1], 3)
+    fig = render.agreement_figure(m, "t", zmin=0.0)
+    assert fig.data[0].text[1][0] == "–"
+
+
+def test_localisation_table_has_human_column_names(demo_run):
+    j, exs, run = demo_run
+    ex, r = next((e, x) for e, x in zip(exs, run.examples) if any(e.meta["truth_spans"]))
+    k = next(k for k, s in enumerate(ex.meta["truth_spans"]) if s)
+    shown = views.localisation_display(views.localisation_table(r, ["grad_x_input"], k, ex.meta))
+    assert list(shown.columns) == ["method", "truth tokens", "R-precision", "top token is truth",
+                                   "AUROC (truth vs rest)", "α on truth"]
+    assert not {"n_truth", "hit_at_1", "alpha_mass"} & set(shown.columns)
+
+
+def test_lens_truth_rate_unknown_is_a_dash_and_verdicts_are_labelled(demo_run):
+    from g2r_lens import analysis
+
+    j, exs, run = demo_run
+    metas = [e.meta for e in exs]
+    rec = analysis.lens_records(run.examples, "grad_x_input", metas=metas)
+    t = views.lens_summary(rec, 1, metas, run.examples)
+    known = {(e.id, c.text) for e, m in zip(run.examples, metas) for c, s in zip(e.criteria, m["truth_spans"]) if s}
+    for _, row in t.iterrows():
+        sub = rec[(rec["group"] == row["group"]) & (rec["phrase"] == row["phrase"])]
+        kn = sub[[(a, b) in known for a, b in zip(sub["example_id"], sub["criterion"])]]
+        if kn.empty:
+            assert np.isnan(row["truth_rate"])
+        else:
+            assert row["truth_rate"] == pytest.approx(kn["truth"].mean())
+        v = set(sub["verdict"])
+        assert row["verdicts"] == ("mixed" if len(v) == 2 else str(v.pop()))
+    shown = views.lens_display(t)
+    assert "on checker truth" in shown and "truth_rate" not in shown
+    assert set(shown.loc[t["truth_rate"].isna(), "on checker truth"]) <= {"–"}
+    assert t["truth_rate"].isna().any()  # the non-local criteria of the bundled world have no truth
+
+
+def test_view_csv_has_no_duplicate_columns_and_full_labels(demo_run):
+    import io
+
+    import pandas as pd
+
+    j, exs, run = demo_run
+    r = run.examples[0]
+    for value in views.VALUES:
+        v = views.inspect_view(r, "grad_x_input", value, "token", exs[0].meta)
+        df = pd.read_csv(io.StringIO(v.to_frame().to_csv(index=False)))
+        cols = df.columns.tolist()
+        assert len(cols) == len(set(cols))
+        for a in cols:  # no two columns hold the same numbers
+            for b in cols:
+                if a < b and df[a].dtype.kind == "f" and df[b].dtype.kind == "f":
+                    assert not np.allclose(df[a].fillna(-9), df[b].fillna(-9)), (a, b)
+        full = {views.criterion_label(c, 10**6) for c in r.criteria} | {"Σ dense reward"}
+        assert set(df["row"]) == full and not any(x.endswith("…") for x in df["row"])
+
+
+def test_html_export_has_no_absolute_paths_and_headline_numbers(demo_run, tmp_path):
+    j, exs, run = demo_run
+    prov = dict(run.provenance, model=str(tmp_path / "models" / "my-judge"))
+    doc = render.html_document("t", ["<p>x</p>"], prov)
+    assert str(tmp_path) not in doc and "model my-judge" in doc
+    assert "model org/name" in render.html_document("t", [], {"model": "org/name"})  # hub ids kept
+    r = run.examples[0]
+    head = views.headline_table(views.summary(r, "grad_x_input", exs[0].meta), r)
+    assert head.loc[head["quantity"] == "sparse reward", "value"].item() == f"{r.sparse_reward:+.4f}"
+
+
+def test_bundled_folder_keeps_the_world_prompt():
+    from g2r_lens.judge import JudgeTemplate
+
+    if not bundle.have_models():
+        pytest.skip("bundled checkpoints not built")
+    folder = bundle.bundled_path(bundle.JUDGES["external"])
+    j = judges.load_judge("path", str(folder))
+    assert j.template == bundle.WORLD_TEMPLATE and "world rubric prompt" in judges.judge_summary(j)
+    assert judges.load_judge("path", str(folder), template="generic").template == JudgeTemplate()
+    assert judges.is_world_folder(folder) and not judges.is_world_folder(folder.parent)
+
+
+def test_context_usage_counts_the_judge_prompt(demo_run):
+    j, exs, run = demo_run
+    ex = exs[0]
+    n, n_resp, ctx = views.context_usage(j, ex)
+    want = max(len(j.encode(ex, k).input_ids) for k in range(len(ex.rubric)))
+    assert (n, ctx) == (want, j.max_length)
+    assert n_resp == len(run.examples[0].tokens)
+    long = Example(ex.prompt, ex.response + " the picnic is on Friday" * 200, ex.rubric, id="long")
+    n2, _, _ = views.context_usage(j, long)
+    assert n2 > j.max_length  # counted in full, nothing cut, no error
+
+
+def test_merge_runs_and_best_example(demo_run, bank):
+    j, exs, run = demo_run
+    a = attribute(j, exs, ["uniform"], attribute_false=True, progress=False)
+    merged = views.merge_runs([run, a])
+    assert set(merged.examples[0].methods) == {"grad_x_input", "random", "uniform"}
+    assert merged.examples[1].methods["uniform"].scores == a.examples[1].methods["uniform"].scores
+    with pytest.raises(G2RError, match="same examples"):
+        views.merge_runs([run, attribute(j, exs[::-1], ["uniform"], progress=False)])
+    # the first screen: the example whose True verdicts put their top score on truth most often
+    exs24 = bank.examples
+    full = attribute(j, exs24, ["grad_x_input"], progress=False)
+
+    def hits(e, meta):
+        n = 0
+        for k, c in enumerate(e.criteria):
+            sp = meta["truth_spans"][k]
+            if c.verdict and c.weight > 0 and sp and e.methods["grad_x_input"].scores[k] is not None:
+                mask = np.asarray(__import__("g2r_lens").analysis.truth_mask(e, sp))
+                n += bool(mask[int(np.argmax(e.methods["grad_x_input"].scores[k]))])
+        return n
+
+    i = views.best_example(full, "grad_x_input", [e.meta for e in exs24])
+    assert hits(full.examples[i], exs24[i].meta) == max(hits(e, x.meta) for e, x in zip(full.examples, exs24))
+    # the candidates come from the checker alone: the most satisfied criteria with truth first
+    cands = views.candidate_examples(exs24, 4)
+    n = [sum(bool(z) and bool(sp) and c.weight > 0 for c, z, sp in zip(e.rubric, e.meta["checker"],
+                                                                       e.meta["truth_spans"])) for e in exs24]
+    assert len(cands) == 4 and min(n[i] for i in cands) >= sorted(n, reverse=True)[3]
+
+
+def test_runs_bands_labels_groups_errors_and_specials(tmp_path):
+    from g2r_lens.rl import plots
+    from g2r_lens.rl.runfolder import Run
+
+    def run(name, seed, vals, **cfg):
+        c = {"reward": "sparse", "estimator": "sparse", "judge": "external", "seed": seed, "lr": 1e-4, **cfg}
+        rows = [{"step": s + 1, "checker_score": v} for s, v in enumerate(vals)]
+        r = Run(tmp_path / name, c, rows, rows)
+        r.name = name
+        return r
+
+    two = [run("a0", 0, [0.0, 0.5, 1.0]), run("a1", 1, [1.0, 0.5, 0.0], eval_prompts=8, eval_every=5)]
+    arms = plots.group_arms(two)
+    assert len(arms) == 1  # eval-only settings do not split an arm
+    fig = plots.curves_figure(arms, "checker_score", "eval")
+    assert not any(t.fill == "toself" for t in fig.data)  # no band from 2 seeds
+    assert "2 seeds, no band" in fig.data[0].name
+    three = two + [run("a2", 2, [0.2, 0.6, 0.9])]
+    fig = plots.curves_figure(plots.group_arms(three), "checker_score", "eval")
+    bandy = [t for t in fig.data if t.fill == "toself"][0]
+    vals = np.array([[0.0, 0.5, 1.0], [1.0, 0.5, 0.0], [0.2, 0.6, 0.9]])
+    y = np.asarray(bandy.y, dtype=float)
+    hi, lo = y[:3], y[3:][::-1]
+    assert (hi <= vals.max(0) + 1e-12).all() and (lo >= vals.min(0) - 1e-12).all()  # clipped to the seeds
+    assert hi.max() <= 1.0 and lo.min() >= 0.0
+    # long labels are cut in the legend, full on hover
+    long = [run("b0", 0, [0.1, 0.2], lr=1e-3, kl=0.05, tau=0.5, temperature=0.7, top_p=0.9, clip_eps=0.3)]
+    arms = plots.group_arms(three + long)
+    fig = plots.curves_figure(arms, "checker_score", "eval")
+    names = [t.name for t in fig.data if t.name]
+    assert max(len(n.split(" (")[0]) for n in names) <= plots.LABEL_WIDTH
+    assert any(len(label) > plots.LABEL_WIDTH for label in arms)
+    assert any(label in (t.hovertemplate or "") for t in fig.data for label in arms if len(label) > plots.LABEL_WIDTH)
+    # specials are markers, not text
+    h = plots.sample_html({"tokens": ["Hi", " there", "<|im_end|>"], "token_rewards": [0.5, 0.2, 0.1]})
+    assert "&lt;|im_end|&gt;</span>" not in h and ">im_end</span>" in h and h.count('class="g2r-u"') == 3
+    assert run_folders.sample_table({"tokens": ["<|im_end|>"], "token_rewards": [0.0]})["token"][0] == "[im_end]"
+
+
+def test_runs_errors_name_the_file_and_line_and_defaults_skip_broken(tmp_path):
+    root = tmp_path / "runs"
+    for name, reward in (("a-dense", "grad_x_input"), ("b-sparse", "sparse"), ("0-broken", "sparse")):
+        (root / name).mkdir(parents=True)
+        (root / name / "config.json").write_text(json.dumps({"reward": reward, "estimator": "sparse", "seed": 0}))
+        (root / name / "metrics.jsonl").write_text('{"step": 1, "checker_score": 0.5}\n')
+    (root / "0-broken" / "metrics.jsonl").write_text('{"step": 1}\n{oops\n')
+    (root / "0-notes").mkdir()
+    names = run_folders.list_runs(root)
+    runs, errs = run_folders.load_runs(root, names)
+    assert sorted(r.name for r in runs) == ["a-dense", "b-sparse"]
+    bad = next(e for e in errs if e.startswith("0-broken"))
+    assert "0-broken/metrics.jsonl, line 2" in bad and str(root) not in bad
+    default = run_folders.default_runs(runs)
+    assert default[0] == "b-sparse" and set(default) == {"a-dense", "b-sparse"}
+    assert run_folders.default_runs(runs, limit=1) == ["b-sparse"]  # the sparse baseline first
+
+
+# ---------------------------------------------------------------- issue 13: pages (AppTest)
+def _howto(at: AppTest) -> str:
+    return " ".join(h.proto.body for h in at.get("html") if "g2r-howto" in h.proto.body)
+
+
+def test_first_screens_show_the_point(bank):
+    """Inspect opens on the bank example whose True verdicts put credit on truth; Compare on a
+    criterion with truth; every page says how to read it (three lines)."""
+    import re
+
+    at = new_app().run()
+    no_exceptions(at)
+    cands = views.candidate_examples(bank.examples)
+    run = attribute(judges.demo_judge(), [bank.examples[i] for i in cands], ["grad_x_input"], progress=False)
+    hits = [sum(c.verdict and c.weight > 0 and bool(sp) and bool(np.asarray(
+        __import__("g2r_lens").analysis.truth_mask(e, sp))[int(np.argmax(e.methods["grad_x_input"].scores[k]))])
+        for k, (c, sp) in enumerate(zip(e.criteria, bank.examples[i].meta["truth_spans"])))
+        for i, e in zip(cands, run.examples)]
+    picked = [bank.label(i) for i in range(len(bank.examples))].index(at.selectbox(key="insp_pick").value)
+    assert picked in cands and hits[cands.index(picked)] == max(hits)
+    want = picked
+    assert len(re.findall("<li>", _howto(at))) == 3
+    at.switch_page("views/compare.py").run()
+    no_exceptions(at)
+    assert len(re.findall("<li>", _howto(at))) == 3
+    k = int(at.selectbox(key="cmp_crit").value.split(".")[0]) - 1
+    ex = bank.examples[want]
+    assert ex.meta["truth_spans"][k], "Compare opens on a criterion with checker truth"
+    assert at.dataframe, "so the truth-localisation table is shown"
+    assert "R-precision" in at.dataframe[0].value.columns
+    for page in ("views/lens.py", "views/runs.py"):
+        at.switch_page(page).run()
+        assert len(re.findall("<li>", _howto(at))) == 3, page
+
+
+def test_custom_input_drops_the_bundled_checker():
+    at = new_app().run()
+    assert any("checker truth (bundled world)" in h.proto.body for h in at.get("html"))
+    at.selectbox(key="insp_pick").set_value(lens_ui_custom()).run()
+    no_exceptions(at)
+    assert not charts(at) and not at.metric  # the bundled example's result is not shown for custom input
+    at.text_area(key="insp_response").set_value("Hi Maya, the picnic is on Friday at the lake.")
+    at.text_area(key="insp_rubric").set_value(GOOD_RUBRIC)
+    at.button(key="insp_go").click().run()
+    no_exceptions(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Checker score"] == "–" and metrics["Judge agrees with checker"] == "–"
+    assert not charts(at)[0]["layout"].get("shapes")  # no truth outlines
+    bodies = " ".join(h.proto.body for h in at.get("html"))
+    assert "bundled world" not in bodies and "no checker" in bodies
+
+
+def lens_ui_custom() -> str:
+    return "Custom input (type your own)"
+
+
+def test_uniform_warning_does_not_contradict_the_settings():
+    at = new_app().run()
+    at.selectbox(key="insp_method").set_value("uniform")
+    at.button(key="insp_go").click().run()
+    no_exceptions(at)
+    text = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
+    assert "uniform control, by design" in text and "use relative τ" not in text
+    at.selectbox(key="insp_method").set_value("grad_x_input")
+    at.select_slider(key="insp_tau").set_value(10.0)
+    at.segmented_control(key="insp_tau_mode").set_value("absolute")
+    at.button(key="insp_go").click().run()
+    warn = " ".join(w.value for w in at.warning)
+    assert "switch τ mode to relative" in warn
+    at.segmented_control(key="insp_tau_mode").set_value("relative").run()
+    assert "switch τ mode to relative" not in " ".join(w.value for w in at.warning)
+
+
+def test_truncation_is_offered_with_the_token_count():
+    at = new_app().run()
+    long = "Hello Maya, the picnic is on Friday at the lake. " * 40
+    at.text_area(key="insp_response").set_value(long)
+    at.text_area(key="insp_rubric").set_value(GOOD_RUBRIC)
+    at.run()
+    j = judges.demo_judge()
+    n, _, ctxlen = views.context_usage(j, Example(at.text_area(key="insp_prompt").value, long,
+                                                 inputs.parse_rubric(GOOD_RUBRIC)))
+    warn = " ".join(w.value for w in at.warning)
+    assert f"{n} tokens" in warn and f"context is **{ctxlen}**" in warn  # shown before running
+    at.button(key="insp_go").click().run()
+    assert "Cut the response to fit the context" in errors(at) and "truncation='response'" not in errors(at)
+    at.toggle(key="insp_trunc").set_value(True)
+    at.button(key="insp_go").click().run()
+    no_exceptions(at)
+    assert not at.error and len(charts(at)) == 1
+    assert any(f"{n - ctxlen} response tokens were cut" in w.value for w in at.warning)
+
+
+def test_compare_adding_a_method_computes_only_that_method(monkeypatch):
+    import uuid
+
+    calls = []
+    real = views.attribute_chunked
+    nonce = uuid.uuid4().hex[:8]
+
+    def counting(judge, exs, methods, **kw):
+        if any(nonce in e.response for e in exs):
+            calls.append(tuple(methods))
+        return real(judge, exs, methods, **kw)
+
+    monkeypatch.setattr(views, "attribute_chunked", counting)
+    at = new_app(cmp_methods=["grad_x_input", "random"]).run()
+    at.switch_page("views/compare.py").run()
+    at.selectbox(key="cmp_pick").set_value(lens_ui_custom()).run()
+    at.text_area(key="cmp_response").set_value(f"Hi Maya, the picnic is on Friday. {nonce}")
+    at.button(key="cmp_go").click().run()
+    no_exceptions(at)
+    assert sorted(calls) == [("grad_x_input",), ("random",)]
+    calls.clear()
+    at.multiselect(key="cmp_methods").set_value(["grad_x_input", "random", "uniform"]).run()
+    no_exceptions(at)
+    assert calls == [("uniform",)]
+    calls.clear()
+    at.multiselect(key="cmp_methods").set_value(["grad_x_input"]).run()
+    assert calls == []
+
+
+def test_page_icon_is_local_and_sidebar_names_the_prompt(monkeypatch):
+    import streamlit as st
+
+    seen = {}
+    real = st.set_page_config
+    monkeypatch.setattr(st, "set_page_config", lambda **kw: seen.update(kw) or real(**kw))
+    at = new_app().run()
+    no_exceptions(at)
+    icon = str(seen["page_icon"])
+    assert not icon.startswith(":material") and Path(icon).is_file()
+    assert "world rubric prompt" in " ".join(c.value for c in at.sidebar.caption)

@@ -15,9 +15,15 @@ from g2r_lens.explorer import views
 
 DEFAULT = ["grad_x_input", "integrated_gradients", "attention_last", "leave_one_out", "random"]
 
-lens_ui.page_header("Compare", "Several attribution methods on the same response and one colour scale: do they "
-                         "agree, do they point at the checker's truth tokens, and does deleting what they "
-                         "credit move the verdict?")
+lens_ui.page_header(
+    "Compare", "Several attribution methods on the same response and one colour scale: do they agree, do they "
+               "point at the checker's truth tokens, and does deleting what they credit move the verdict?",
+    ("One line per method over the same response and criterion: blue words pushed the judge towards True, red "
+     "against; green underlines are the checker's truth words for this criterion.",
+     "Agreement: Spearman correlation and top-k overlap between methods (– where a method's top-k is only a tie, "
+     "as for the uniform control).",
+     "Pointing at the truth: how much of each method's credit lands on the truth words; deletion curves: a "
+     "faithful method's p(True) drops faster than the random order."))
 ctx = lens_ui.require_judge()
 task, ex_id = lens_ui.example_inputs("cmp")
 
@@ -37,11 +43,11 @@ if not chosen:
     st.warning("Choose at least one method to compare.")
     st.stop()
 
-params = {"integrated_gradients": {"n_steps": int(ig_steps)}} if "integrated_gradients" in chosen else {}
+params = {"integrated_gradients": {"n_steps": int(ig_steps)}}
 ex_json = json.dumps([ex.to_dict()])
 try:
-    with st.spinner(f"Attributing with {len(chosen)} methods …"):
-        base_run = lens_ui.cached_attribution(ctx.judge_id, ex_json, tuple(chosen), json.dumps(params), True)
+    with st.spinner(f"Attributing with {len(chosen)} methods (each cached on its own) …"):
+        base_run = lens_ui.attribution_per_method(ctx.judge_id, ex_json, list(chosen), params, True)
 except G2RError as e:
     st.error(f"**The judge could not score this input.** {e}", icon=":material/block:")
     st.stop()
@@ -51,7 +57,9 @@ r0 = base_run.examples[0]
 crit_opts = ["Σ dense reward (all criteria)"] + [f"{k + 1}. {views.criterion_label(c, 80)}"
                                                  for k, c in enumerate(r0.criteria)]
 d = st.columns([2.5, 1.3, 1.25, 1.4, 0.9], vertical_alignment="bottom")
-crit_label = d[0].selectbox("Criterion", crit_opts, index=1, key="cmp_crit")
+best = views.best_criterion(r0, ex.meta, chosen[0])
+crit_label = d[0].selectbox("Criterion", crit_opts, index=1 + (best or 0), key="cmp_crit",
+                            help="Opens on a criterion with checker truth tokens, judged True when one is.")
 criterion = None if crit_opts.index(crit_label) == 0 else crit_opts.index(crit_label) - 1
 value = d[1].selectbox("Values", list(views.VALUES), format_func=views.VALUES.get, key="cmp_value",
                        persist_state="session", disabled=criterion is None)
@@ -72,17 +80,23 @@ st.caption("Scores: each method is scaled to its own largest |score|, so all row
            "α and rewards: one absolute scale for every method."
            + (" Green outlines: the checker's truth tokens for this criterion." if view.truth is not None else ""))
 fig = render.heatmap_figure(view, per_row=per_row)
-st.plotly_chart(fig, key="cmp_heatmap", config={"displayModeBar": False})
-st.html(render.LEGEND_HTML)
+tab_text, tab_heat = st.tabs(["Text, one line per method", "Heatmap"])
+text = render.text_rows_html(view, r, per_row=per_row)
+tab_text.html(text)
+tab_heat.plotly_chart(fig, key="cmp_heatmap", config={"displayModeBar": True, "displaylogo": False,
+                                                        "scrollZoom": True})
+legend = render.legend_html("bundled" if "truth_spans" in meta else "custom")
+st.html(legend)
 
 # ---- agreement
 vals = {name: view.values[i] for i, name in enumerate(view.row_labels)}
 sp = analysis.agreement_matrix(vals, "spearman")
-ov = analysis.agreement_matrix(vals, "topk", int(topk))
+ov = views.topk_matrix(vals, int(topk))
 st.subheader("Agreement")
 a1, a2 = st.columns(2)
 f_sp = render.agreement_figure(sp, f"Spearman rank correlation ({granularity}s)")
-f_ov = render.agreement_figure(ov, f"top-{int(topk)} overlap ({granularity}s)", zmin=0.0)
+f_ov = render.agreement_figure(ov, f"top-{int(topk)} overlap ({granularity}s; – = top-{int(topk)} "
+                                     "decided by ties)", zmin=0.0)
 a1.plotly_chart(f_sp, key="cmp_spearman_fig", config={"displayModeBar": False})
 a2.plotly_chart(f_ov, key="cmp_topk_fig", config={"displayModeBar": False})
 loc = views.localisation_table(r, chosen, criterion, meta) if criterion is not None else None
@@ -90,8 +104,9 @@ if loc is not None and not loc.empty and loc["n_truth"].max() > 0:
     st.markdown("**Pointing at the checker's truth** — R-precision (share of truth among the top-|truth| "
                 "tokens), whether the top token is truth, AUROC of truth vs other tokens, and the share of α "
                 "on truth.")
-    st.dataframe(loc, hide_index=True, width="stretch",
-                 column_config={k: st.column_config.NumberColumn(format="%.3f")
+    loc_show = views.localisation_display(loc)
+    st.dataframe(loc_show, hide_index=True, width="stretch",
+                 column_config={views.LOCALISATION_NAMES[k]: st.column_config.NumberColumn(format="%.3f")
                                 for k in ("precision", "hit_at_1", "auroc", "alpha_mass")})
 elif criterion is not None and "truth_spans" in meta:
     st.caption("This criterion has no truth tokens (non-local, or not satisfied according to the checker).")
@@ -112,7 +127,9 @@ else:
     if e2.button("Compute deletion curves", key="cmp_del"):
         bar = st.progress(0.0, text="Re-scoring perturbed responses …")
         try:
-            curves = analysis.deletion_curves(ctx.judge, ex, base_run.examples[0], criterion, chosen, int(steps),
+            # the "random" method's curve is the random order's: drawn once, as the control
+            del_methods = [m for m in chosen if m != "random"] or list(chosen)
+            curves = analysis.deletion_curves(ctx.judge, ex, base_run.examples[0], criterion, del_methods, int(steps),
                                        progress=lambda f: bar.progress(f, text=f"Re-scoring … {f:.0%}"))
             store.clear()
             store[dkey] = curves
@@ -134,9 +151,9 @@ def _json() -> str:
 
 
 def _html() -> str:
-    blocks = [f"<p><b>Prompt.</b> {html.escape(r.prompt)}</p>", fig, render.LEGEND_HTML, ("h2", "Agreement"), f_sp, f_ov]
+    blocks = [f"<p><b>Prompt.</b> {html.escape(r.prompt)}</p>", legend, text, fig, ("h2", "Agreement"), f_sp, f_ov]
     if loc is not None and not loc.empty:
-        blocks.append(loc)
+        blocks.append(views.localisation_display(loc))
     if curves:
         blocks += [("h2", "Deletion curves"), render.deletion_figure(curves), views.deletion_table(curves)]
     return render.html_document(f"g2r lens · compare · {r.id}", blocks, run.provenance)

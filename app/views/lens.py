@@ -13,8 +13,15 @@ from g2r_lens.errors import G2RError
 from g2r_lens.explorer import inputs, views
 from g2r_lens.world import KINDS, RESPONSE_MODES
 
-lens_ui.page_header("Lens", "Over many responses: the words and phrases a judge credits or penalises most for each "
-                      "kind of criterion — what the judge really rewards, next to what the checker says.")
+lens_ui.page_header(
+    "Lens", "Over many responses: the words and phrases a judge credits or penalises most for each kind of "
+            "criterion — what the judge really rewards, next to what the checker says.",
+    ("Each tab is one kind of criterion; the left bars are the words that push the judge towards True most, the "
+     "right bars the words that push it towards False (credit scaled to [−1, 1] per criterion, then averaged).",
+     "\"on checker truth\" is the share of a word's occurrences that are the checker's truth words (– where no "
+     "truth is known: non-local criteria, uploads); the forbidden tab's bars list forbidden content only.",
+     "With \"Criteria: all\", criteria judged True and False are mixed (the verdicts column says which); choose "
+     "judged True to see only what earned reward."))
 ctx = lens_ui.require_judge()
 
 methods = available_methods()
@@ -77,10 +84,15 @@ if not res:
 run, metas = res["run"], res["metas"]
 flt = {"all": None, "judged True": True, "judged False": False}[verdict]
 records = analysis.lens_records(run.examples, res["method"], metas=metas, by=by, ngram=int(ngram), verdict=flt)
-table = analysis.lens_table(records, int(min_count))
+table = views.lens_summary(records, int(min_count), metas, run.examples)
 agree = analysis.judge_checker_table(run.examples, metas, by)
-st.caption(f"{len(run.examples)} responses · {res['method']} · judge: {res['judge']} · each criterion's word "
-           "credits are scaled to [−1, 1] by their largest magnitude, then averaged over occurrences.")
+n_true, n_all = int(records.drop_duplicates(["example_id", "criterion"])["verdict"].sum()) if not records.empty \
+    else 0, len(records.drop_duplicates(["example_id", "criterion"])) if not records.empty else 0
+mix = (f" · **mixed verdicts**: {n_true} criteria judged True and {n_all - n_true} judged False are pooled "
+       "(a False criterion's credit pushed towards True in vain)") if flt is None and 0 < n_true < n_all else ""
+st.caption(f"{len(run.examples)} responses · {res['method']} · judge: {res['judge']} · criteria: {verdict}{mix} · "
+           "each criterion's word credits are scaled to [−1, 1] by their largest magnitude, then averaged over "
+           "occurrences.")
 if table.empty:
     st.warning("No phrase occurs often enough; lower the minimum count or add responses.")
     st.stop()
@@ -103,22 +115,27 @@ for tab, g in zip(tabs, shown):
             m[1].metric("judge says True", f"{row['judge_true']:.0%}")
             m[2].metric("checker says True", f"{row['checker_true']:.0%}")
             m[3].metric("judge = checker", f"{row['agreement']:.0%}")
-        figs[g] = render.lens_figure(table, g, 12)
+        shown_table = table
+        if g == "forbidden":
+            shown_table = table[(table["group"] != g) | (table["truth_rate"] > 0)]
+            st.caption("Bars: forbidden content only (words the checker marks as the forbidden content of a "
+                       "criterion); every word is in the table below.")
+        figs[g] = render.lens_figure(shown_table, g, 12)
         st.plotly_chart(figs[g], key=f"lens_fig_{hashlib.sha1(g.encode()).hexdigest()[:8]}",
                         config={"displayModeBar": False})
-        st.dataframe(table[table["group"] == g].drop(columns="group"), hide_index=True, width="stretch", height=260,
-                     column_config={"mean": st.column_config.NumberColumn(format="%+.3f"),
-                                    "total": st.column_config.NumberColumn(format="%+.2f"),
-                                    "share_positive": st.column_config.ProgressColumn(min_value=0, max_value=1),
-                                    "truth_rate": st.column_config.ProgressColumn(min_value=0, max_value=1)})
+        st.dataframe(views.lens_display(table[table["group"] == g].drop(columns="group")),
+                     hide_index=True, width="stretch", height=260,
+                     column_config={"mean credit": st.column_config.NumberColumn(format="%+.3f"),
+                                    "total credit": st.column_config.NumberColumn(format="%+.2f"),
+                                    "share positive": st.column_config.NumberColumn(format="%.2f")})
 
 lens_ui.downloads(
     f"g2r-lens-{res['method']}-{by}",
-    csv_fn=lambda: table.to_csv(index=False),
+    csv_fn=lambda: views.lens_display(table).to_csv(index=False),
     json_fn=lambda: views.to_json({"provenance": run.provenance, "method": res["method"], "group_by": by,
                                "ngram": int(ngram), "table": table, "judge_vs_checker": agree}),
     html_fn=lambda: render.html_document(f"g2r lens · lens · {res['method']}",
                                     [x for g in shown for x in (("h2", g), figs[g])]
                                     + [("h2", "Judge vs checker"), agree, ("h2", "All phrases"),
-                                       pd.DataFrame(table)], run.provenance),
+                                       views.lens_display(table)], run.provenance),
     key="lens_dl")

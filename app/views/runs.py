@@ -14,8 +14,15 @@ from g2r_lens.explorer import runs as run_folders
 from g2r_lens.explorer import views
 from g2r_lens.rl import plots as rl_plots
 
-lens_ui.page_header("Runs", "RL runs trained with sparse and dense judge rewards: learning curves per reward mode "
-                      "with seed bands, and the token rewards of saved samples.")
+lens_ui.page_header(
+    "Runs", "RL runs trained with sparse and dense judge rewards: learning curves per reward mode with seed "
+            "bands, and the token rewards of saved samples.",
+    ("One curve per arm (reward mode / estimator · judge); seeds of the same settings are pooled into the mean, "
+     "and the legend says how many.",
+     f"The band is the 95% confidence interval of the mean over seeds, clipped to the seeds' own range; arms with "
+     f"fewer than {rl_plots.MIN_BAND_SEEDS} seeds get no band.",
+     "The sparse arm is the baseline: a dense reward helps when its held-out checker curve rises above it; below, "
+     "a saved sample shows which tokens earned reward."))
 
 root = run_folders.runs_root()
 st.caption(f"Runs root: `{root}` — the only folder this page reads. Set it with `g2r app --runs-root DIR` "
@@ -26,8 +33,14 @@ if not names:
             icon=":material/folder_open:")
     st.stop()
 
+readable, unreadable = run_folders.load_runs(root, names)
+if unreadable:
+    with st.expander(f"{len(unreadable)} folder{'s' if len(unreadable) != 1 else ''} under the runs root could not "
+                     "be read (not selected)", icon=":material/warning:"):
+        for e in unreadable:
+            st.markdown(f"- {html.escape(e)}")
 c = st.columns([4, 1], vertical_alignment="bottom")
-chosen = c[0].multiselect("Run folders", names, default=names[: min(len(names), 6)], key="runs_pick",
+chosen = c[0].multiselect("Run folders", names, default=run_folders.default_runs(readable), key="runs_pick",
                           help="Runs with the same config apart from the seed are pooled into one curve with a "
                                "95% seed band.")
 smooth = c[1].number_input("Smoothing (train)", 1, 50, 1, key="runs_smooth",
@@ -36,7 +49,9 @@ if not chosen:
     st.info("Choose one or more run folders.")
     st.stop()
 
-runs, errs = run_folders.load_runs(root, chosen)
+by_name_all = {r.name: r for r in readable}
+runs = [by_name_all[n] for n in chosen if n in by_name_all]
+errs = [e for e in unreadable if e.split(":", 1)[0] in chosen]
 for e in errs:
     st.error(e, icon=":material/block:")
 if not runs:

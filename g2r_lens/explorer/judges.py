@@ -100,14 +100,39 @@ def load_judge(key: str, path: str | None = None, template: str = "auto", device
     if key != PATH_KEY:
         raise G2RError(f"unknown judge {key!r}; use one of {[*BUNDLED, DEMO_KEY, PATH_KEY]}")
     folder = local_model_dir(path or "")
-    tpl = bundle.WORLD_TEMPLATE if template == "world" else JudgeTemplate()
+    world = template == "world" or (template == "auto" and is_world_folder(folder))
+    tpl = bundle.WORLD_TEMPLATE if world else JudgeTemplate()
     return _load(f"a causal LM and tokenizer from {str(folder)!r}", Judge.from_pretrained, folder, tpl, device=device)
 
 
+def is_world_folder(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` is one of the bundled world's checkpoint folders (its judges are trained on
+    the world's rubric prompt, so ``auto`` keeps that prompt for them)."""
+    from ..world import bundle
+
+    try:
+        p = Path(folder).expanduser().resolve()
+        return any(p == bundle.bundled_path(n).resolve() for n in bundle.JUDGES.values())
+    except OSError:
+        return False
+
+
+def template_name(judge: Any) -> str:
+    """The judge prompt in use: ``"world rubric prompt"``, ``"generic prompt"`` or ``"custom prompt"``."""
+    from ..judge import JudgeTemplate
+    from ..world import bundle
+
+    if judge.template == bundle.WORLD_TEMPLATE:
+        return "world rubric prompt"
+    if judge.template == JudgeTemplate():
+        return "generic prompt"
+    return "custom prompt"
+
+
 def judge_summary(judge: Any) -> str:
-    """One line: name, size, context, verdict words."""
+    """One line: name, size, context, verdict words, the prompt template in use."""
     n = sum(p.numel() for p in judge.model.parameters())
     size = f"{n / 1e6:.1f}M" if n >= 1e5 else f"{n / 1e3:.0f}k"
     return (f"{Path(str(judge.name)).name if os.sep in str(judge.name) else judge.name} · {size} params · "
             f"context {judge.max_length} · verdicts {'/'.join(judge.template.verdict_words)} · "
-            f"{str(judge.dtype).replace('torch.', '')} on {judge.device}")
+            f"{str(judge.dtype).replace('torch.', '')} on {judge.device} · {template_name(judge)}")

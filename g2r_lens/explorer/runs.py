@@ -71,10 +71,32 @@ def load_runs(root: str | os.PathLike, names: Sequence[str]) -> tuple[list[Any],
             run.name = name
             runs.append(run)
         except G2RError as e:
-            errs.append(f"{name}: {e}")
+            errs.append(f"{name}: {_under_root(str(e), root)}")
         except (OSError, ValueError) as e:  # unreadable or malformed files
-            errs.append(f"{name}: could not read the run folder ({type(e).__name__}: {e})")
+            errs.append(f"{name}: could not read the run folder ({type(e).__name__}: {_under_root(str(e), root)})")
     return runs, errs
+
+
+def _under_root(message: str, root: str | os.PathLike) -> str:
+    """``message`` with the runs root's absolute path shortened to ``<runs root>/``: the file is
+    named relative to the folder the page reads."""
+    r = str(Path(root).expanduser().resolve())
+    return message.replace(r + os.sep, "").replace(r, "<runs root>")
+
+
+DEFAULT_RUNS = 8
+
+
+def default_runs(runs: Sequence[Any], limit: int = DEFAULT_RUNS) -> list[str]:
+    """The runs the page opens on: readable runs only (``runs`` as loaded by :func:`load_runs`), the
+    sparse-reward baseline always included, then the other arms, up to ``limit`` folders."""
+    sparse = [r.name for r in runs if str(r.config.get("reward")) == "sparse"]
+    rest = [r.name for r in runs if r.name not in sparse]
+    # one run of every arm before a second seed of any, so that the arms on show are many
+    arms = group_arms(list(runs))
+    firsts = [rs[0].name for rs in arms.values() if rs[0].name in rest]
+    order = sparse + firsts + [n for n in rest if n not in firsts]
+    return order[:limit]
 
 
 def run_arms(runs: Sequence[Any]) -> dict[str, list[Any]]:
@@ -123,5 +145,8 @@ def sample_table(sample: Mapping[str, Any]) -> pd.DataFrame:
     rew = list(sample.get("token_rewards", []))
     adv = list(sample.get("advantages", []))
     n = len(toks)
-    return pd.DataFrame({"t": range(n), "token": [token_label(t) for t in toks],
+    from ..render.tokens import special_name
+
+    return pd.DataFrame({"t": range(n), "token": [f"[{special_name(t)}]" if special_name(t) else token_label(t)
+                                                  for t in toks],
                          "token reward": (rew + [None] * n)[:n], "advantage": (adv + [None] * n)[:n]})

@@ -23,6 +23,7 @@ from .. import analysis
 from ..errors import G2RError
 from ..examples import Example
 from ..io import clean_json as _clean
+from ..render.style import fmt_number
 from ..results import AttributionRun, ExampleResult
 
 @dataclass
@@ -119,15 +120,21 @@ class View:
     value_name: str = "scores"
     title: str = ""
     granularity: str = "token"
+    row_full: list[str] = field(default_factory=list)  # untruncated row labels (exports)
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per (view row, unit): the full row label, the unit, its tokens, the value shown and
+        the other values on hover (each once: the one shown is not repeated)."""
         rows = []
-        for r, lab in enumerate(self.row_labels):
+        shown = {"scores": "score", "alphas": "alpha", "rewards": "reward"}.get(self.value_name)
+        full = self.row_full if len(self.row_full) == len(self.row_labels) else self.row_labels
+        for r, lab in enumerate(full):
             for u, txt in enumerate(self.units):
                 d = {"row": lab, "unit_index": u, "unit": txt, "tokens": " ".join(map(str, self.groups[u])),
                      self.value_name: self.values[r, u]}
                 for k, v in self.hover.items():
-                    d[k] = v[r, u]
+                    if k != shown:
+                        d[k] = v[r, u]
                 if self.truth is not None:
                     d["checker_truth"] = bool(self.truth[r, u])
                 rows.append(d)
@@ -182,8 +189,9 @@ def inspect_view(ex: ExampleResult, method: str, value: str = "scores", granular
     if tt is not None:
         truth = np.vstack([_agg(tt.astype(float), groups) > 0, np.zeros((1, len(groups)), dtype=bool)])
     labels = [criterion_label(c) for c in ex.criteria] + ["Σ dense reward"]
+    full = [criterion_label(c, 10**6) for c in ex.criteria] + ["Σ dense reward"]
     return View(labels, units, groups, vals, hover, truth, ["criterion"] * len(ex.criteria) + ["sum"], value,
-                f"{method} · {VALUES[value]}", granularity)
+                f"{method} · {VALUES[value]}", granularity, full)
 
 
 @dataclass
@@ -215,10 +223,57 @@ def summary(ex: ExampleResult, method: str, meta: Mapping[str, Any] | None = Non
                    float(np.mean(ents)) if ents else None, float(min(ents)) if ents else None)
 
 
+NEAR = 0.05  # a verdict with |p(True) - 0.5| <= NEAR is marked as near the boundary
+
+
+def verdict_share(c: Any) -> float:
+    """p(True) / (p(True) + p(False)): the verdict's position between the two verdict words (0.5 is the
+    boundary; equal to p(True) when the judge puts all its mass on the two words)."""
+    t, f = float(c.p_true), float(c.p_false)
+    return t / (t + f) if t + f > 0 else 0.5
+
+
+def verdict_text(c: Any) -> str:
+    """``"✓ True"`` / ``"✗ False"``, marked ``"· near 0.5"`` when the verdict is within :data:`NEAR`
+    of the boundary (:func:`verdict_share`)."""
+    v = "✓ True" if c.verdict else "✗ False"
+    return v + (" · near 0.5" if abs(verdict_share(c) - 0.5) <= NEAR + 1e-9 else "")
+
+
+def quote_units(units: Sequence[str]) -> str:
+    """Units for a table cell, each quoted so that punctuation stays readable: “,” “to” “concert”."""
+    return " ".join(f"“{u}”" for u in units)
+
+
+def truth_hit(view: View, k: int) -> str:
+    """Whether criterion row ``k`` of ``view`` puts its largest score on the checker's truth:
+    ``"✓ top on truth"``, ``"✗ missed truth"`` or ``"–"`` (no truth known, or not attributed)."""
+    if view.truth is None or not view.truth[k].any():
+        return "–"
+    vals = view.hover["score"][k] if "score" in view.hover else view.values[k]
+    if not np.isfinite(vals).any():
+        return "–"
+    return "✓ top on truth" if view.truth[k, analysis.ranking(vals)[0]] else "✗ missed truth"
+
+
+def headline_table(sm: Summary, ex: ExampleResult) -> pd.DataFrame:
+    """The headline numbers of an Inspect view as a two-column table (for the HTML export)."""
+    rows = [("sparse reward", f"{sm.sparse:+.4f}"), ("Σ dense reward", f"{sm.dense_sum:+.4f}"),
+            ("|Σ dense − sparse|", f"{sm.conservation_error:.1e}"),
+            ("checker score", "–" if sm.checker_score is None else f"{sm.checker_score:+.4f}"),
+            ("judge agrees with checker", "–" if sm.checker_agreement is None
+             else f"{sm.checker_agreement[0]} / {sm.checker_agreement[1]}"),
+            ("entropy of α (criteria judged True)", "–" if sm.entropy_true is None else f"{sm.entropy_true:.3f}"),
+            ("criteria judged True", f"{sum(c.verdict for c in ex.criteria)} / {len(ex.criteria)}"),
+            ("response tokens cut to fit the context", str(ex.truncated_tokens))]
+    return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
 def criteria_table(ex: ExampleResult, method: str, view: View | None = None,
                    meta: Mapping[str, Any] | None = None, top: int = 3) -> pd.DataFrame:
-    """One row per criterion: verdict, text, kind, weight, p(True), checker, H(α), τ and the ``top``
-    units (of ``view``, tokens by default) with the largest attribution scores."""
+    """One row per criterion: the judge's verdict (marked near 0.5), p(True) and the checker's
+    verdict side by side, then the text, kind, weight, whether the largest score is on the checker's
+    truth, H(α), τ and the ``top`` units (of ``view``, tokens by default) with the largest scores."""
     m = ex.methods[method]
     meta = meta or {}
     K = len(ex.criteria)
@@ -226,21 +281,44 @@ def criteria_table(ex: ExampleResult, method: str, view: View | None = None,
     tops = []
     for k in range(K):
         vals = view.hover["score"][k]
-        tops.append(", ".join(view.units[j] for j in analysis.ranking(vals)[:top]) if np.isfinite(vals).any() else "–")
+        tops.append(quote_units([view.units[j] for j in analysis.ranking(vals)[:top]])
+                    if np.isfinite(vals).any() else "–")
     kinds = meta.get("kinds") if meta.get("kinds") and len(meta["kinds"]) == K else ["–"] * K
     chk = meta.get("checker") if meta.get("checker") and len(meta["checker"]) == K else None
     unit = f"{view.granularity}s"
     return pd.DataFrame({
-        "verdict": ["✓ True" if c.verdict else "✗ False" for c in ex.criteria],
-        "criterion": [c.text for c in ex.criteria],
-        "kind": kinds,
-        "weight": [c.weight for c in ex.criteria],
+        "judge": [verdict_text(c) for c in ex.criteria],
         "p(True)": [c.p_true for c in ex.criteria],
-        "checker": ["✓" if z else "✗" for z in chk] if chk else ["–"] * K,
+        "checker": ["✓ True" if z else "✗ False" for z in chk] if chk else ["–"] * K,
+        "criterion": [c.text for c in ex.criteria],
+        "weight": [c.weight for c in ex.criteria],
+        "kind": kinds,
+        "credit vs truth": [truth_hit(view, k) for k in range(K)],
         "H(α)": m.entropy,
         "τ_eff": m.taus,
         f"top {unit}": tops,
     })
+
+
+def credit_notes(ex: ExampleResult, method: str, view: View, meta: Mapping[str, Any] | None = None) -> list[str]:
+    """Plain remarks on where credit went: the unit with the largest positive dense reward when it is
+    the forbidden content of a negative-weight criterion, and criteria judged True whose largest
+    score misses the checker's truth."""
+    notes = []
+    if view.truth is None:
+        return notes
+    dense = view.hover["reward"][-1] if "reward" in view.hover else view.values[-1]
+    if np.isfinite(dense).any() and np.nanmax(dense) > 0:
+        u = int(np.nanargmax(dense))
+        for k, c in enumerate(ex.criteria):
+            if c.weight < 0 and view.truth[k, u]:
+                notes.append(f"The largest dense reward goes to “{view.units[u]}”, the forbidden content of "
+                             f"criterion {k + 1} (weight {c.weight:+g}): credit missed the truth.")
+    for k, c in enumerate(ex.criteria):
+        if c.verdict and c.weight > 0 and truth_hit(view, k).startswith("✗"):
+            notes.append(f"Criterion {k + 1} is judged True but its largest score is not on the checker's "
+                         "truth tokens.")
+    return notes
 
 
 def compare_view(ex: ExampleResult, methods: Sequence[str], criterion: int | None, value: str = "scores",
@@ -272,7 +350,7 @@ def compare_view(ex: ExampleResult, methods: Sequence[str], criterion: int | Non
     name = "dense reward" if criterion is None else VALUES[value]
     crit = "Σ dense reward" if criterion is None else ex.criteria[criterion].text
     return View(rows, units, groups, vals, {}, truth, ["method"] * len(rows),
-                "rewards" if criterion is None else value, f"{crit} · {name}", granularity)
+                "rewards" if criterion is None else value, f"{crit} · {name}", granularity, list(rows))
 
 
 
@@ -299,6 +377,162 @@ def localisation_table(ex: ExampleResult, methods: Sequence[str], criterion: int
             continue
         rows.append({"method": name, **analysis.localisation(s, mask, a)})
     return pd.DataFrame(rows)
+
+
+LOCALISATION_NAMES = {"method": "method", "n_truth": "truth tokens", "precision": "R-precision",
+                      "hit_at_1": "top token is truth", "auroc": "AUROC (truth vs rest)", "alpha_mass": "α on truth"}
+
+
+def localisation_display(loc: pd.DataFrame) -> pd.DataFrame:
+    """:func:`localisation_table` with human column names (:data:`LOCALISATION_NAMES`)."""
+    return loc.rename(columns=LOCALISATION_NAMES)
+
+
+def topk_tied(v: Any, k: int) -> bool:
+    """True when the top ``k`` of ``v`` is not defined by the values: the k-th largest finite value is
+    tied with the next one (a uniform control, a flat row), so any choice of top-k is arbitrary."""
+    a = np.sort(np.asarray(v, dtype=float)[np.isfinite(np.asarray(v, dtype=float))])[::-1]
+    if k < 1 or len(a) <= k:
+        return False
+    return bool(a[k - 1] == a[k])
+
+
+def topk_matrix(values: Mapping[str, Any], k: int) -> pd.DataFrame:
+    """:func:`g2r_lens.analysis.agreement_matrix` of top-``k`` overlap, NaN (shown "–") wherever either
+    side's top-k is decided by ties (:func:`topk_tied`) rather than by its values."""
+    m = analysis.agreement_matrix(values, "topk", int(k))
+    tied = [n for n, v in values.items() if topk_tied(v, min(int(k), len(np.asarray(v))))]
+    for n in tied:
+        m.loc[n, :] = math.nan
+        m.loc[:, n] = math.nan
+    return m
+
+
+def merge_runs(runs: Sequence[AttributionRun]) -> AttributionRun:
+    """Runs of the same examples under different methods (one cached call per method) as one run:
+    every example carries the methods of all runs; provenance is the first run's, methods listed."""
+    if not runs:
+        raise G2RError("no runs to merge")
+    base = runs[0]
+    exs = []
+    for i, e in enumerate(base.examples):
+        methods = {}
+        for r in runs:
+            other = r.examples[i]
+            if other.response != e.response or [c.text for c in other.criteria] != [c.text for c in e.criteria]:
+                raise G2RError("the runs to merge do not hold the same examples")
+            methods.update(other.methods)
+        exs.append(ExampleResult(**{**e.__dict__, "methods": methods}))
+    prov = dict(base.provenance)
+    prov["methods"] = [m for r in runs for m in r.provenance.get("methods", [])] or list(exs[0].methods)
+    return AttributionRun(prov, exs)
+
+
+def example_quality(ex: ExampleResult, method: str, meta: Mapping[str, Any] | None) -> tuple[int, int, float]:
+    """How well ``ex`` shows the point of the explorer: ``(criteria judged True whose largest score
+    lands on the checker's truth, criteria judged True with truth tokens, sparse reward)``."""
+    if method not in ex.methods:
+        return 0, 0, -math.inf
+    view = inspect_view(ex, method, "scores", "token", meta)
+    hits = with_truth = 0
+    for k, c in enumerate(ex.criteria):
+        if c.verdict and c.weight > 0 and view.truth is not None and view.truth[k].any():
+            with_truth += 1
+            hits += truth_hit(view, k).startswith("✓")
+    return hits, with_truth, float(ex.sparse_reward)
+
+
+def best_example(run: AttributionRun, method: str, metas: Sequence[Mapping[str, Any] | None]) -> int:
+    """The index of the example that best shows the point (:func:`example_quality`): True verdicts
+    whose credit lands on the checker's truth tokens. Ties: the earlier example."""
+    q = [example_quality(e, method, m) for e, m in zip(run.examples, metas)]
+    return max(range(len(q)), key=lambda i: (q[i], -i))
+
+
+def candidate_examples(examples: Sequence[Example], k: int = 6) -> list[int]:
+    """The ``k`` bank examples most likely to show the point, from the checker alone (no judge call):
+    most positive-weight criteria satisfied with truth tokens first. The judge then picks among them
+    (:func:`best_example`), so the first screen costs ``k`` attributions, not the whole bank."""
+    def n_truth(e: Example) -> int:
+        m = e.meta or {}
+        chk, spans = m.get("checker") or [], m.get("truth_spans") or []
+        return sum(bool(z) and bool(sp) and c.weight > 0 for c, z, sp in zip(e.rubric, chk, spans))
+
+    order = sorted(range(len(examples)), key=lambda i: (-n_truth(examples[i]), i))
+    return sorted(order[:k])
+
+
+def best_criterion(ex: ExampleResult, meta: Mapping[str, Any] | None, method: str | None = None) -> int | None:
+    """A criterion of ``ex`` with checker truth tokens: judged True with its largest score on truth
+    first, then judged True, then any with truth; None when no criterion has truth."""
+    spans = (meta or {}).get("truth_spans")
+    if not spans or len(spans) != len(ex.criteria):
+        return None
+    cands = [k for k, sp in enumerate(spans) if sp]
+    if not cands:
+        return None
+    view = inspect_view(ex, method, "scores", "token", meta) if method and method in ex.methods else None
+
+    def key(k: int) -> tuple:
+        c = ex.criteria[k]
+        hit = view is not None and truth_hit(view, k).startswith("✓")
+        return (c.verdict and c.weight > 0 and hit, c.verdict and c.weight > 0, c.weight > 0, -k)
+
+    return max(cands, key=key)
+
+
+def context_usage(judge: Any, example: Example) -> tuple[int, int, int]:
+    """``(judge prompt tokens of the longest criterion, response tokens, the judge's context)``,
+    counted before running (the tokenization the judge uses, nothing cut)."""
+    import copy
+
+    j = copy.copy(judge)
+    j.truncation = "response"
+    longest, n_resp = 0, 0
+    for k in range(len(example.rubric)):
+        pair = j.encode(example, k)
+        total = len(pair.input_ids) + pair.truncated_tokens
+        n_resp = max(n_resp, pair.resp_end - pair.resp_start + pair.truncated_tokens)
+        longest = max(longest, total)
+    return longest, n_resp, int(judge.max_length)
+
+
+def lens_summary(records: pd.DataFrame, min_count: int, metas: Sequence[Mapping[str, Any] | None],
+                 results: Sequence[ExampleResult]) -> pd.DataFrame:
+    """:func:`g2r_lens.analysis.lens_table` with ``truth_rate`` computed only over occurrences whose
+    criterion has known checker truth tokens (NaN, shown "–", where none is known), a
+    ``verdicts`` column (``True`` / ``False`` / ``mixed``: the criteria judged so). Show it with
+    :data:`LENS_NAMES` as column names."""
+    known = set()
+    for ex, meta in zip(results, metas):
+        spans = (meta or {}).get("truth_spans")
+        if spans and len(spans) == len(ex.criteria):
+            known |= {(ex.id, c.text) for c, sp in zip(ex.criteria, spans) if sp}
+    table = analysis.lens_table(records, min_count)
+    if records.empty or table.empty:
+        return table.assign(verdicts=pd.Series(dtype=str))
+    rec = records.assign(known=[(e, c) in known for e, c in zip(records["example_id"], records["criterion"])])
+    g = rec.groupby(["group", "phrase"], sort=False)
+    known_rate = g.apply(lambda d: float(d.loc[d["known"], "truth"].mean()) if d["known"].any() else math.nan,
+                         include_groups=False).rename("truth_rate_known")
+    verd = g["verdict"].agg(lambda v: "True" if v.all() else ("False" if not v.any() else "mixed")).rename("verdicts")
+    t = table.merge(known_rate.reset_index(), on=["group", "phrase"]).merge(verd.reset_index(), on=["group", "phrase"])
+    t["truth_rate"] = t.pop("truth_rate_known")
+    return t
+
+
+def lens_display(table: pd.DataFrame) -> pd.DataFrame:
+    """A lens table for people: :data:`LENS_NAMES` as column names, the truth share as a percentage
+    and "–" where no truth is known."""
+    out = table.rename(columns=LENS_NAMES)
+    if "on checker truth" in out:
+        out["on checker truth"] = [fmt_number(x, ".0%") for x in out["on checker truth"]]
+    return out
+
+
+LENS_NAMES = {"group": "group", "phrase": "phrase", "n": "occurrences", "n_examples": "responses",
+              "mean": "mean credit", "total": "total credit", "share_positive": "share positive",
+              "truth_rate": "on checker truth"}
 
 
 def _plain(obj: Any) -> Any:

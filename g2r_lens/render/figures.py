@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import analysis
-from .style import FONT, NEG, NEUTRAL, PALETTE, POS
+from .style import FONT, NEG, NEUTRAL, PALETTE, POS, fmt_number
 
 
 def agreement_figure(matrix: pd.DataFrame, title: str, zmin: float = -1.0) -> go.Figure:
@@ -65,10 +65,12 @@ def lens_figure(table: pd.DataFrame, group: str, k: int = 12) -> go.Figure:
             continue
         fig.add_trace(go.Bar(
             x=df["mean"], y=df["phrase"], orientation="h", marker=dict(color=color), showlegend=False,
-            customdata=np.stack([df["n"], df["n_examples"], df["truth_rate"].fillna(0), df["share_positive"]], 1),
+            customdata=np.stack([df["n"].astype(str), df["n_examples"].astype(str),
+                                 [fmt_number(x, ".0%") for x in df["truth_rate"]],
+                                 [fmt_number(x, ".0%") for x in df["share_positive"]]], 1),
             hovertemplate="<b>%{y}</b><br>mean scaled credit %{x:+.3f}<br>%{customdata[0]} occurrences in "
-                          "%{customdata[1]} responses<br>on checker truth %{customdata[2]:.0%}"
-                          "<br>positive in %{customdata[3]:.0%}<extra></extra>"), row=1, col=col)
+                          "%{customdata[1]} responses<br>on checker truth %{customdata[2]}"
+                          "<br>positive in %{customdata[3]}<extra></extra>"), row=1, col=col)
     n = max(len(pos), len(neg), 1)
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(gridcolor="#eee", zerolinecolor="#999")

@@ -23,8 +23,18 @@ def figure_html(fig: go.Figure) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False)
 
 
+def _no_path(key: str, value: Any) -> str:
+    """A provenance value fit to share: a model given as a local path is named by its folder only."""
+    text = str(value)
+    local = text.startswith(("/", "~", "./", "../", "\\")) or (len(text) > 2 and text[1] == ":" and text[2] in "/\\")
+    if key == "model" and local:
+        return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return text
+
+
 def provenance_html(provenance: Mapping[str, Any]) -> str:
-    return "<p class='small'>" + " · ".join(f"{k} {html.escape(str(provenance.get(k)))}"
+    """The run's provenance in one line (no absolute paths: a local model folder by its name only)."""
+    return "<p class='small'>" + " · ".join(f"{k} {html.escape(_no_path(k, provenance.get(k)))}"
                                             for k in PROVENANCE_KEYS if k in provenance) + "</p>"
 
 

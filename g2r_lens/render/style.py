@@ -51,3 +51,38 @@ def normalise_rows(values: np.ndarray, scales: np.ndarray | None = None) -> np.n
     sc = row_scales(v) if scales is None else np.asarray(scales, dtype=float)
     z = np.divide(v, sc[:, None], out=np.zeros_like(v), where=sc[:, None] > 0)
     return np.where(np.isfinite(v), z, np.nan)
+
+
+FLAT_LEVEL = 0.15  # the display level of a flat row (every value equal): light, never solid
+
+
+def flat_rows(values: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
+    """Rows of ``values`` ([R, U]) whose finite values are all equal (up to ``rtol`` of their
+    largest magnitude) and not all zero: a uniform α, the uniform control's reward."""
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    out = np.zeros(len(v), dtype=bool)
+    for i, r in enumerate(v):
+        r = r[np.isfinite(r)]
+        if len(r) > 1:
+            m = float(np.max(np.abs(r)))
+            out[i] = m > 0 and float(np.ptp(r)) <= rtol * m
+    return out
+
+
+def display_rows(values: np.ndarray, scales: np.ndarray | None = None) -> np.ndarray:
+    """Colour levels in [-1, 1]: :func:`normalise_rows`, except that a row scaled to its own maximum
+    (scale equal to its largest |value|) which is flat (:func:`flat_rows`) is drawn flat at a light
+    ±:data:`FLAT_LEVEL`, not solid dark: nothing in it stands out."""
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    sc = row_scales(v) if scales is None else np.asarray(scales, dtype=float)
+    z = normalise_rows(v, sc)
+    own = np.isclose(sc, row_scales(v), rtol=1e-9, atol=0)
+    for i in np.nonzero(flat_rows(v) & own)[0]:
+        z[i] = np.where(np.isfinite(z[i]), np.sign(z[i]) * FLAT_LEVEL, np.nan)
+    return z
+
+
+def nice_ticks(scale: float) -> tuple[list[float], list[str]]:
+    """Colour-bar ticks of a symmetric scale ``±scale``: positions in [-1, 1] and the real numbers."""
+    pos = [-1.0, -0.5, 0.0, 0.5, 1.0]
+    return pos, [fmt_number(p * scale, "+.3g") if p else "0" for p in pos]

@@ -9,6 +9,7 @@ renderers of :mod:`g2r_lens.render`; runs are read through :mod:`g2r_lens.rl.run
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from pathlib import Path
@@ -27,8 +28,17 @@ from .runfolder import Run, load_run, read_samples
 # two-sided 97.5% Student t quantiles for n-1 degrees of freedom (n seeds)
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
          12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
+# settings that only change how a run is evaluated, not how it trains: they never split arms
+EVAL_ONLY = ("eval_every", "eval_prompts", "eval_samples", "eval_mode")
 _SEEDLESS = ("seed", "world", "tasks", "device", "save_policy", "samples_every", "samples_groups",
-             "checkpoint_every", "attr_batch_size")
+             "checkpoint_every", "attr_batch_size") + EVAL_ONLY
+MIN_BAND_SEEDS = 3  # no confidence band is drawn from fewer seeds (a t interval of 2 seeds is ±12.7 sd)
+LABEL_WIDTH = 42  # legend labels longer than this are cut (the full label is on hover)
+
+
+def short_label(label: str, width: int = LABEL_WIDTH) -> str:
+    """A legend label of at most ``width`` characters (cut with "…")."""
+    return label if len(label) <= width else label[: width - 1] + "…"
 
 
 def t975(dof: int) -> float:
@@ -61,43 +71,75 @@ def group_arms(runs: Sequence[Run]) -> dict[str, list[Run]]:
     return arms
 
 
-def mean_curve(runs: Sequence[Run], key: str, source: str = "eval") -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """``(steps, mean, half-width of the 95% CI, n seeds)`` on the steps all runs share."""
+def seed_values(runs: Sequence[Run], key: str, source: str = "eval") -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, values [seeds, steps])`` of ``key`` on the steps all runs share."""
     series = [r.series(key, source) for r in runs]
     series = [s for s in series if len(s[0])]
     if not series:
-        return np.zeros(0), np.zeros(0), np.zeros(0), 0
+        return np.zeros(0), np.zeros((0, 0))
     common = sorted(set.intersection(*[set(s[0].tolist()) for s in series]))
     vals = np.array([[dict(zip(s[0].tolist(), s[1].tolist()))[t] for t in common] for s in series])
-    n = len(series)
+    return np.asarray(common, dtype=float), vals.reshape(len(series), len(common))
+
+
+def mean_curve(runs: Sequence[Run], key: str, source: str = "eval") -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(steps, mean, half-width of the 95% CI, n seeds)`` on the steps all runs share."""
+    common, vals = seed_values(runs, key, source)
+    if not len(vals):
+        return np.zeros(0), np.zeros(0), np.zeros(0), 0
+    n = len(vals)
     mean = vals.mean(0)
     half = t975(n - 1) * vals.std(0, ddof=1) / math.sqrt(n) if n > 1 else np.full(len(common), np.nan)
     return np.asarray(common), mean, half, n
 
 
+def band(runs: Sequence[Run], key: str, source: str = "eval", smooth: int = 1
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, int]:
+    """``(steps, mean, low, high, n seeds)`` of one arm: the 95% CI of the mean over seeds, clipped to
+    the range the seeds' values span at each step (a band never leaves the values it summarises;
+    e.g. a 0..1 score stays in 0..1). No band (None) from fewer than :data:`MIN_BAND_SEEDS` seeds.
+    ``smooth`` > 1: moving average of mean and band."""
+    x, vals = seed_values(runs, key, source)
+    n = len(vals)
+    if not len(x):
+        return x, np.zeros(0), None, None, 0
+    m = vals.mean(0)
+    lo = hi = None
+    if n >= MIN_BAND_SEEDS:
+        h = t975(n - 1) * vals.std(0, ddof=1) / math.sqrt(n)
+        lo, hi = np.maximum(m - h, vals.min(0)), np.minimum(m + h, vals.max(0))
+    if smooth > 1 and len(m) >= smooth:
+        k = np.ones(smooth) / smooth
+        m = np.convolve(m, k, mode="valid")
+        if lo is not None:
+            lo, hi = np.convolve(lo, k, mode="valid"), np.convolve(hi, k, mode="valid")
+        x = x[smooth - 1:]
+    return x, m, lo, hi, n
+
+
 def curves_figure(arms: dict[str, list[Run]], key: str = "checker_score", source: str = "eval",
                   title: str | None = None, smooth: int = 1) -> go.Figure:
-    """Mean curve per arm with its 95% seed band. ``smooth`` > 1: moving average (train metrics)."""
+    """Mean curve per arm with its 95% seed band (:func:`band`: clipped to the seeds' range, none
+    from fewer than :data:`MIN_BAND_SEEDS` seeds). ``smooth`` > 1: moving average (train metrics).
+    Legend labels are short (:func:`short_label`, below the plot); hover shows the full label."""
     fig = go.Figure()
     for i, (label, runs) in enumerate(arms.items()):
-        x, m, h, n = mean_curve(runs, key, source)
+        x, m, lo, hi, n = band(runs, key, source, smooth)
         if not len(x):
             continue
-        if smooth > 1 and len(m) >= smooth:
-            k = np.ones(smooth) / smooth
-            m = np.convolve(m, k, mode="valid")
-            h = np.convolve(np.nan_to_num(h), k, mode="valid") if np.isfinite(h).any() else h[: len(m)]
-            x = x[smooth - 1:]
         c = PALETTE[i % len(PALETTE)]
-        if n > 1 and np.isfinite(h).all():
-            fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([m + h, (m - h)[::-1]]),
+        if lo is not None and np.isfinite(lo).all() and np.isfinite(hi).all():
+            fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]),
                                      fill="toself", fillcolor=rgba(c, 0.15), line=dict(width=0), hoverinfo="skip",
                                      showlegend=False, legendgroup=label))
+        seeds = f"{n} seed{'s' if n != 1 else ''}" + ("" if n >= MIN_BAND_SEEDS else ", no band")
         fig.add_trace(go.Scatter(x=x, y=m, mode="lines+markers" if len(x) < 30 else "lines",
-                                 line=dict(color=c, width=2), name=f"{label} (n={n})", legendgroup=label))
+                                 line=dict(color=c, width=2), name=f"{short_label(label)} ({seeds})",
+                                 legendgroup=label,
+                                 hovertemplate=f"{html.escape(label)} ({seeds})<br>step %{{x}}: %{{y:.3f}}<extra></extra>"))
     fig.update_layout(title=title or f"{key} ({source}); mean over seeds, band = 95% CI",
                       xaxis_title="step", yaxis_title=key, height=420, margin=dict(l=50, r=20, t=50, b=40),
-                      legend=dict(font=dict(size=10)))
+                      legend=dict(font=dict(size=11), orientation="h", yanchor="top", y=-0.22, x=0))
     return fig
 
 
@@ -158,8 +200,9 @@ def runs_curve_figures(arms: Mapping[str, Sequence[Run]], smooth: int = 1) -> li
     figs = []
     for key, source, title in RUN_CURVES:
         fig = curves_figure(dict(arms), key, source, title=title + (f", moving average {smooth}" if smooth > 1 else "")
-                            + "; mean over seeds, band = 95% CI", smooth=smooth if source == "train" else 1)
-        fig.update_layout(font=dict(family=FONT), height=360)
+                            + f"; mean over seeds, band = 95% CI (≥ {MIN_BAND_SEEDS} seeds)",
+                            smooth=smooth if source == "train" else 1)
+        fig.update_layout(font=dict(family=FONT), height=400 + 18 * len(arms), margin=dict(l=50, r=20, t=50, b=60))
         figs.append(fig)
     return figs
 

@@ -20,6 +20,7 @@ from .attribution import MethodContext, get_method
 from .errors import G2RError
 from .examples import Example, sparse_reward
 from .judge import EncodedPair, Judge, verdict_record
+from .params import validate_method_params, validate_run_args
 from .results import AttributionRun, CriterionResult, ExampleResult, MethodResult
 from .rewards import dense_rewards
 
@@ -80,8 +81,8 @@ def attribute(
     methods = list(dict.fromkeys(methods))
     if not methods:
         raise G2RError("no attribution method given")
-    if batch_size < 1:
-        raise G2RError("batch_size must be >= 1")
+    validate_run_args(batch_size=batch_size, tau=tau, tau_mode=tau_mode, seed=seed, attribute_false=attribute_false,
+                      method_params=method_params)
     specs = [get_method(m) for m in methods]
     method_params = dict(method_params or {})
     for name in method_params:
@@ -89,6 +90,7 @@ def attribute(
         if name not in methods:
             raise G2RError(f"parameters given for {name!r}, which is not among the methods {methods}")
     params = {s.name: s.resolve_params(method_params.get(s.name)) for s in specs}
+    params = {s.name: validate_method_params(judge, s.name, params[s.name], s.defaults) for s in specs}  # params.py
     if "random" in params and "seed" not in (method_params.get("random") or {}):
         params["random"]["seed"] = seed
     exs = _as_examples(examples)

@@ -71,7 +71,7 @@ def test_rubric_without_positive_weight(judges):
 
 
 def test_non_finite_scores_from_a_method(judges, examples):
-    @register("_nan_method", "test", "returns NaN")
+    @register("_nan_method", "nothing", "returns NaN")
     def _nan(ctx):
         return [RowScores(torch.full((e - s,), float("nan"))) for s, e in ctx.batch.resp_slices]
 

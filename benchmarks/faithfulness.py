@@ -16,14 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import _common  # noqa: E402,F401  (benchmarks/_common.py: offline env, repo root on sys.path)
 
 import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402

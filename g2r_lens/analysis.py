@@ -1,7 +1,8 @@
 """Analysis of attribution results: words, re-tempering, method agreement, truth, deletion, lens.
 
 Everything here is plain numpy/pandas over :class:`~g2r_lens.results.ExampleResult` objects, except
-:func:`deletion_curve` / :func:`deletion_curves`, which re-score the judge.
+:func:`deletion_curve` / :func:`deletion_curves` (from :mod:`g2r_lens.faithfulness`), which re-score
+the judge.
 
 - **Words.** :func:`word_units` groups response tokens into words (runs of letters/digits, with
   inner apostrophes) and runs of punctuation, by character overlap; every token belongs to exactly
@@ -14,10 +15,8 @@ Everything here is plain numpy/pandas over :class:`~g2r_lens.results.ExampleResu
   methods' scores of the same tokens; :func:`agreement_matrix` for many methods.
 - **Truth.** :func:`truth_mask` / :func:`localisation` against the character spans that the
   bundled world's checker marks per criterion.
-- **Deletion curves.** :func:`deletion_curve` replaces the top-ranked response tokens by a real token
-  (the judge's neutral token by default, never a ``[MASK]`` a causal LM never saw), a growing
-  number at a time, and re-scores ``log p(True)`` with the judge prompt fixed. AOPC (Samek et al.
-  2017) is the mean drop ``log p(True | x) − log p(True | x_k)`` over the curve's points.
+- **Deletion curves.** :func:`deletion_curve` / :func:`deletion_curves` / :func:`ranking` live in
+  :mod:`g2r_lens.faithfulness` (their one home, with AOPC) and are re-exported here.
 - **Lens.** :func:`lens_records` / :func:`lens_table`: over many responses, which words (or word
   pairs) a judge credits or penalises, per criterion kind or criterion text. Each criterion row is
   scaled to [-1, 1] by its largest word magnitude first, so responses and methods of different
@@ -29,7 +28,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
-import random as _random
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
@@ -38,14 +36,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import G2RError
-from .examples import Example
-from .faithfulness import auroc, encode_pair, rankdata, replacement_id, rescore
+from .examples import Example, rubric_normaliser
+from .faithfulness import DeletionCurve, auroc, deletion_curve, deletion_curves, rankdata, ranking  # noqa: F401
 from .faithfulness import spearman as _spearman
+from .registry import Registry
 from .results import ExampleResult, MethodResult
 from .spans import token_mask_for_char_spans
 
 __all__ = [
-    "WordUnits", "word_units", "aggregate_units",
+    "WordUnits", "word_units", "aggregate_units", "WORD_REDUCERS", "register_word_reducer",
     "retemper", "criterion_rewards",
     "rankdata", "spearman", "topk_overlap", "agreement_table", "agreement_matrix",
     "truth_mask", "localisation",
@@ -138,26 +137,50 @@ def word_units(text: str, offsets: Sequence[Sequence[int]]) -> WordUnits:
     return WordUnits([text[a:b] for a, b in spans], spans, groups, t2u)
 
 
+#: named reducers of a unit's token values ``x[..., k] -> [...]`` (inseq ``aggregation_functions``
+#: style); :func:`aggregate_units` takes their names, :func:`register_word_reducer` adds one
+WORD_REDUCERS: Registry[Callable[[np.ndarray], np.ndarray]] = Registry("aggregation")
+
+
+def register_word_reducer(name: str, **capabilities: Any):
+    """Decorator: register ``fn(x[..., k]) -> [...]`` as the word reducer ``name``. Declare
+    ``conserves_sum=True`` when the unit values add up to the token values' total."""
+    return WORD_REDUCERS.register(name, **capabilities)
+
+
+@register_word_reducer("sum", conserves_sum=True)
+def _sum(x: np.ndarray) -> np.ndarray:
+    return x.sum(-1)
+
+
+@register_word_reducer("mean")
+def _mean(x: np.ndarray) -> np.ndarray:
+    return x.mean(-1)
+
+
+@register_word_reducer("max")
+def _max(x: np.ndarray) -> np.ndarray:
+    return x.max(-1)
+
+
+@register_word_reducer("absmax")
+def _absmax(x: np.ndarray) -> np.ndarray:
+    """The value of largest magnitude, sign kept."""
+    idx = np.nanargmax(np.abs(np.nan_to_num(x, nan=0.0)), axis=-1)
+    return np.take_along_axis(x, np.expand_dims(idx, -1), -1)[..., 0]
+
+
 def aggregate_units(values: Any, units: WordUnits, how: str = "sum") -> np.ndarray:
-    """Aggregate ``values[..., T]`` over each unit's tokens: ``sum`` (default; conserves totals),
-    ``mean``, ``max`` or ``absmax`` (the value of largest magnitude, sign kept)."""
+    """Aggregate ``values[..., T]`` over each unit's tokens with the word reducer ``how``: ``sum``
+    (default; conserves totals), ``mean``, ``max``, ``absmax`` (the value of largest magnitude, sign
+    kept) or any registered with :func:`register_word_reducer`."""
+    reduce = WORD_REDUCERS.get(how)
     v = np.asarray(values, dtype=float)
     if v.shape[-1] != len(units.token_to_unit):
         raise G2RError(f"{v.shape[-1]} values for {len(units.token_to_unit)} tokens")
     out = np.zeros(v.shape[:-1] + (len(units),))
     for u, g in enumerate(units.token_groups):
-        x = v[..., g]
-        if how == "sum":
-            out[..., u] = x.sum(-1)
-        elif how == "mean":
-            out[..., u] = x.mean(-1)
-        elif how == "max":
-            out[..., u] = x.max(-1)
-        elif how == "absmax":
-            idx = np.nanargmax(np.abs(np.nan_to_num(x, nan=0.0)), axis=-1)
-            out[..., u] = np.take_along_axis(x, np.expand_dims(idx, -1), -1)[..., 0]
-        else:
-            raise G2RError(f"unknown aggregation {how!r}; use sum, mean, max or absmax")
+        out[..., u] = reduce(v[..., g])
     return out
 
 
@@ -189,10 +212,10 @@ def criterion_rewards(example: ExampleResult, method: str) -> np.ndarray:
     True, zero otherwise. Its column sums are the dense rewards."""
     m = _method(example, method)
     T = len(example.tokens)
-    denom = sum(max(c.weight, 0.0) for c in example.criteria)
+    denom = rubric_normaliser(c.weight for c in example.criteria)
     out = np.zeros((len(example.criteria), T))
     for k, c in enumerate(example.criteria):
-        if c.verdict and m.alphas[k] is not None and denom > 0:
+        if c.verdict and m.alphas[k] is not None:
             out[k] = c.weight * np.asarray(m.alphas[k], dtype=float) / denom
     return out
 
@@ -283,119 +306,6 @@ def localisation(values: Any, mask: Any, alpha: Any | None = None) -> dict[str, 
            "auroc": auroc(np.where(np.isfinite(v), v, -np.inf), m)}
     out["alpha_mass"] = float(np.asarray(alpha, dtype=float)[m].sum()) if alpha is not None else math.nan
     return out
-
-
-# ----------------------------------------------------------------------------------- deletion
-@dataclass
-class DeletionCurve:
-    """``log p(True)`` of one criterion as the top-ranked response tokens are replaced."""
-
-    counts: list[int]  # number of response tokens replaced at each point (0 first)
-    fractions: list[float]  # counts / number of response tokens
-    logp_true: list[float]
-    logp_false: list[float]
-    order: list[int]  # the ranking used (response token indices, most important first)
-    replacement: int
-
-    @property
-    def p_true(self) -> list[float]:
-        return [math.exp(x) for x in self.logp_true]
-
-    @property
-    def aopc(self) -> float:
-        """Mean drop ``log p(True | x) − log p(True | x_k)`` over the points (k = 0 included)."""
-        base = self.logp_true[0]
-        return float(np.mean([base - x for x in self.logp_true]))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "p_true": self.p_true, "aopc": self.aopc}
-
-
-def ranking(values: Any, descending: bool = True) -> list[int]:
-    """Token indices sorted by value (largest first by default; ties keep their order; NaN last)."""
-    v = np.asarray(values, dtype=float)
-    v = np.where(np.isfinite(v), v, -np.inf if descending else np.inf)
-    return np.argsort(-v if descending else v, kind="stable").tolist()
-
-
-def _counts(n: int, steps: int | Sequence[int]) -> list[int]:
-    if isinstance(steps, (int, np.integer)):
-        if steps < 1:
-            raise G2RError("deletion curves need steps >= 1")
-        return sorted({int(round(x)) for x in np.linspace(0, n, int(steps) + 1)})
-    counts = sorted({int(c) for c in steps})
-    if not counts or counts[0] < 0 or counts[-1] > n:
-        raise G2RError(f"deletion counts must lie in [0, {n}], got {list(steps)}")
-    return counts
-
-
-def deletion_curve(judge: Any, example: Example, criterion_index: int, order: Sequence[int],
-                   steps: int | Sequence[int] = 10, replacement: int | None = None, *,
-                   n_tokens: int | None = None, batch_size: int = 16,
-                   progress: Callable[[float], None] | None = None) -> DeletionCurve:
-    """Replace the first ``c`` tokens of ``order`` for each count ``c`` and re-score ``log p(True)``.
-
-    Args:
-        judge: the :class:`~g2r_lens.Judge`.
-        example: the :class:`~g2r_lens.Example` (prompt, response, rubric) to re-score.
-        criterion_index: which criterion's verdict to follow.
-        order: response token indices, most important first (see :func:`ranking`); it may rank only
-            some tokens, then the curve ends when those are all replaced.
-        steps: number of equal steps from 0 to ``len(order)`` tokens, or explicit counts.
-        replacement: the token id put in place of a deleted token (default ``judge.neutral_id``).
-        n_tokens: keep only the first ``n_tokens`` response tokens (to match a result computed
-            with truncation).
-        batch_size: perturbed copies per forward pass.
-    """
-    curves = _deletion(judge, example, criterion_index, {"_": order}, steps, replacement,
-                       n_tokens=n_tokens, batch_size=batch_size, progress=progress)
-    return curves["_"]
-
-
-def _deletion(judge, example, k, orders, steps, replacement, *, n_tokens, batch_size, progress):
-    rep = replacement_id(judge, replacement)
-    pair = encode_pair(judge, example, k, n_tokens)
-    T = pair.n_response
-    jobs, index = [], []
-    for name, order in orders.items():
-        order = [int(i) for i in order]
-        if len(set(order)) != len(order) or any(not 0 <= i < T for i in order):
-            raise G2RError(f"order {name!r} must hold distinct response token indices in [0, {T})")
-        counts = _counts(len(order), steps)
-        for c in counts:
-            jobs.append((pair, order[:c]))
-        index.append((name, order, counts))
-    scored = rescore(judge, jobs, rep, batch_size, progress)
-    out, j = {}, 0
-    for name, order, counts in index:
-        part = scored[j:j + len(counts)]
-        j += len(counts)
-        out[name] = DeletionCurve(counts, [c / T for c in counts], [a for a, _ in part], [b for _, b in part],
-                                  order, rep)
-    return out
-
-
-def deletion_curves(judge: Any, example: Example, result: ExampleResult, criterion_index: int,
-                    methods: Sequence[str] | None = None, steps: int | Sequence[int] = 10, *,
-                    random_baseline: bool = True, seed: int = 0, replacement: int | None = None,
-                    batch_size: int = 16, progress: Callable[[float], None] | None = None
-                    ) -> dict[str, DeletionCurve]:
-    """Deletion curves of several methods (tokens ranked by their scores for one criterion) plus a
-    random-order baseline (``"random order"``), all re-scored in shared batches."""
-    names = list(methods if methods is not None else result.methods)
-    orders: dict[str, list[int]] = {}
-    for name in names:
-        s = _method(result, name).scores[criterion_index]
-        if s is None:
-            raise G2RError(f"criterion {criterion_index} was not attributed by {name!r} (it was judged False); "
-                           "attribute with attribute_false=True to get its curve")
-        orders[name] = ranking(s)
-    if random_baseline:
-        order = list(range(len(result.tokens)))
-        _random.Random(seed).shuffle(order)
-        orders["random order"] = order
-    return _deletion(judge, example, criterion_index, orders, steps, replacement,
-                     n_tokens=len(result.tokens), batch_size=batch_size, progress=progress)
 
 
 # --------------------------------------------------------------------------------------- lens

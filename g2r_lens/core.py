@@ -23,6 +23,7 @@ from .attribution import MethodContext, MethodSpec, get_method
 from .errors import G2RError
 from .examples import Example, sparse_reward
 from .judge import EncodedPair, Judge, verdict_record
+from .params import validate_method_params, validate_run_args
 from .results import AttributionRun, CriterionResult, ExampleResult, MethodResult
 from .rewards import dense_rewards
 
@@ -52,14 +53,16 @@ def _pair_seed(example_id: str, k: int) -> int:
     return zlib.crc32(f"{example_id}\x00{k}".encode())
 
 
-def _resolve_methods(methods: Sequence[str] | str, method_params: Mapping[str, Mapping[str, Any]] | None,
-                     seed: int) -> tuple[list[MethodSpec], dict[str, dict[str, Any]]]:
-    """Registered specs of the requested methods and their full parameter sets."""
+def _resolve_methods(judge: Judge, methods: Sequence[str] | str,
+                     method_params: Mapping[str, Mapping[str, Any]] | None, seed: int,
+                     run_args: dict[str, Any]) -> tuple[list[MethodSpec], dict[str, dict[str, Any]]]:
+    """Registered specs of the requested methods and their full, validated parameter sets."""
     if isinstance(methods, str):
         methods = [methods]
     methods = list(dict.fromkeys(methods))
     if not methods:
         raise G2RError("no attribution method given")
+    validate_run_args(**run_args, method_params=method_params)
     specs = [get_method(m) for m in methods]
     method_params = dict(method_params or {})
     for name in method_params:
@@ -67,6 +70,7 @@ def _resolve_methods(methods: Sequence[str] | str, method_params: Mapping[str, M
         if name not in methods:
             raise G2RError(f"parameters given for {name!r}, which is not among the methods {methods}")
     params = {s.name: s.resolve_params(method_params.get(s.name)) for s in specs}
+    params = {s.name: validate_method_params(judge, s.name, params[s.name], s.defaults) for s in specs}  # params.py
     if "random" in params and "seed" not in (method_params.get("random") or {}):
         params["random"]["seed"] = seed
     return specs, params
@@ -168,9 +172,8 @@ def attribute(
         batch_size: (response, criterion) pairs per forward/backward batch.
         seed: seed of the ``random`` control (per-pair seeds derive from it and the example id).
     """
-    if batch_size < 1:
-        raise G2RError("batch_size must be >= 1")
-    specs, params = _resolve_methods(methods, method_params, seed)
+    specs, params = _resolve_methods(judge, methods, method_params, seed, dict(
+        batch_size=batch_size, tau=tau, tau_mode=tau_mode, seed=seed, attribute_false=attribute_false))
     exs = _as_examples(examples)
     pairs = _encode_pairs(judge, exs)
     chunks = _batches(pairs, batch_size)

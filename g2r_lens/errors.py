@@ -36,7 +36,15 @@ class NonFiniteScoresError(G2RError):
     """An attribution method produced NaN or infinite scores."""
 
 
-class UnknownMethodError(G2RError):
+class UnknownNameError(G2RError):
+    """A name (method, estimator, reward mode, loss, reducer...) is not in its registry."""
+
+
+class DuplicateNameError(G2RError):
+    """A second object was registered under a name a registry already holds."""
+
+
+class UnknownMethodError(UnknownNameError):
     """The attribution method name is not registered."""
 
 
@@ -50,3 +58,15 @@ class TemplateError(G2RError):
 
 class WorldError(G2RError):
     """A rubric-world input is malformed (task, criterion spec, split, mode) or a world build failed."""
+
+
+class TokenizationError(G2RError):
+    """User text could not be encoded as plain text (it would become a control token)."""
+
+
+class ParameterError(G2RError):
+    """A method or run parameter has the wrong type or is out of range."""
+
+
+class RunFolderError(G2RError):
+    """A run folder (or a file in it) is missing, malformed or leaves the runs root."""

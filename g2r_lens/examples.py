@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import EmptyResponseError, G2RError, RubricError
+from .io import json_object
+from .params import real_number
 
 
 @dataclass(frozen=True)
@@ -19,14 +20,12 @@ class Criterion:
     weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.text, str) or not self.text.strip():
+        if not isinstance(self.text, str):
+            raise RubricError(f"a rubric criterion must be text, got {self.text!r} ({type(self.text).__name__})")
+        if not self.text.strip():
             raise RubricError("a rubric criterion has an empty text")
-        try:
-            w = float(self.weight)
-        except (TypeError, ValueError):
-            raise RubricError(f"criterion {self.text!r}: weight {self.weight!r} is not a number") from None
-        if not math.isfinite(w):
-            raise RubricError(f"criterion {self.text!r}: weight {self.weight!r} is not finite")
+        # a real number: True and "2" are refused, not coerced (g2r_lens.params)
+        w = real_number(self.weight, f"criterion {self.text!r}: weight", error=RubricError)
         object.__setattr__(self, "weight", w)
 
     @classmethod
@@ -99,13 +98,22 @@ class Example:
         return d
 
 
+def rubric_normaliser(weights: Iterable[float]) -> float:
+    """The rubric normaliser ``Σ_k max(w_k, 0)``, the denominator of every rubric reward.
+
+    Raises :class:`RubricError` when no weight is positive (the normalised reward is undefined).
+    """
+    denom = sum(max(float(w), 0.0) for w in weights)
+    if denom <= 0:
+        raise RubricError("the rubric has no positive weight")
+    return denom
+
+
 def sparse_reward(weights: Iterable[float], verdicts: Iterable[bool]) -> float:
     """The rubric reward ``Σ w_k·1[z_k] / Σ max(w_k, 0)`` (Grad2Reward Alg. 1)."""
     weights = [float(w) for w in weights]
     verdicts = [bool(v) for v in verdicts]
-    denom = sum(max(w, 0.0) for w in weights)
-    if denom <= 0:
-        raise RubricError("the rubric has no positive weight")
+    denom = rubric_normaliser(weights)
     return sum(w for w, v in zip(weights, verdicts) if v) / denom
 
 
@@ -116,14 +124,11 @@ def parse_examples_jsonl(text: str, source: str = "input", default_prefix: str =
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
+        d = json_object(line, f"{source}:{i}", "a JSON object with prompt, response and rubric")
         try:
-            d = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise G2RError(f"{source}:{i}: not valid JSON ({e.msg})") from None
-        if not isinstance(d, dict):
-            raise G2RError(f"{source}:{i}: expected a JSON object with prompt, response and rubric")
-        try:
-            out.append(Example.from_dict(d, default_id=f"{default_prefix}{i}"))
+            ex = Example.from_dict(d, default_id=f"{default_prefix}{i}")
+            ex.validate()  # empty response, no positive weight: named with the line, before any model work
+            out.append(ex)
         except G2RError as e:
             raise type(e)(f"{source}:{i}: {e}") from None
     return out
@@ -134,7 +139,15 @@ def load_examples(path: str | Path) -> list[Example]:
     path = Path(path)
     if not path.exists():
         raise G2RError(f"examples file {str(path)!r} does not exist")
-    out = parse_examples_jsonl(path.read_text(encoding="utf-8"), str(path), f"{path.stem}-")
+    if not path.is_file():
+        raise G2RError(f"examples file {str(path)!r} is a folder, not a JSONL file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise G2RError(f"{path}:{line}: not valid UTF-8 (byte {raw[e.start]:#04x})") from None
+    out = parse_examples_jsonl(text, str(path), f"{path.stem}-")
     if not out:
         raise G2RError(f"examples file {str(path)!r} holds no examples")
     return out

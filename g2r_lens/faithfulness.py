@@ -5,14 +5,21 @@
   (deletion) or restored into an all-replaced response (insertion), with a *real* neutral token
   (a space when that is one token) rather than a ``[MASK]`` a causal LM never saw; the judge
   template, prompt and criterion stay fixed. AOPC summarises each curve (higher is better for both);
+- deletion curves of any ranking(s) of the response tokens (:func:`deletion_curve`,
+  :func:`deletion_curves` for the methods of a result plus a random-order baseline);
 - rank agreement between methods (Spearman).
+
+This module is the one home of the deletion curves and of AOPC (:func:`aopc`);
+:mod:`g2r_lens.analysis` re-exports them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import random as _random
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +27,7 @@ import torch
 from .errors import G2RError
 from .examples import Example
 from .judge import EncodedPair, Judge
+from .results import ExampleResult
 
 DEFAULT_FRACTIONS = tuple(i / 10 for i in range(1, 11))
 
@@ -75,6 +83,12 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def aopc(base: float, curve: Sequence[float]) -> float:
+    """AOPC (Samek et al. 2017): the mean of ``base − v`` over the points ``v`` of a perturbation
+    curve. The curve's first point is the unperturbed one (``v = base``, a drop of 0) by convention."""
+    return float(np.mean([base - v for v in curve]))
+
+
 @dataclass
 class Curves:
     fractions: list[float]
@@ -86,12 +100,12 @@ class Curves:
     @property
     def aopc_deletion(self) -> float:
         """Mean drop ``f(x) − f(x without top-k)`` over the steps (k = 0 included)."""
-        return float(np.mean([0.0] + [self.full - d for d in self.deletion]))
+        return aopc(self.full, [self.full, *self.deletion])
 
     @property
     def aopc_insertion(self) -> float:
         """Mean gain ``f(only top-k restored) − f(all replaced)`` over the steps (k = 0 included)."""
-        return float(np.mean([0.0] + [i - self.empty for i in self.insertion]))
+        return -aopc(self.empty, [self.empty, *self.insertion])
 
 
 def replacement_id(judge: Judge, replacement: int | None) -> int:
@@ -166,3 +180,117 @@ def perturbation_curves(
     vals = [lt for lt, _ in rescore(judge, jobs, rep, batch_size)]
     n = len(ks)
     return Curves(list(fractions), vals[2:2 + n], vals[2 + n:2 + 2 * n], vals[0], vals[1])
+
+
+# ------------------------------------------------------------------ deletion curves of rankings
+@dataclass
+class DeletionCurve:
+    """``log p(True)`` of one criterion as the top-ranked response tokens are replaced."""
+
+    counts: list[int]  # number of response tokens replaced at each point (0 first)
+    fractions: list[float]  # counts / number of response tokens
+    logp_true: list[float]
+    logp_false: list[float]
+    order: list[int]  # the ranking used (response token indices, most important first)
+    replacement: int
+
+    @property
+    def p_true(self) -> list[float]:
+        return [math.exp(x) for x in self.logp_true]
+
+    @property
+    def aopc(self) -> float:
+        """Mean drop ``log p(True | x) − log p(True | x_k)`` over the points (k = 0 included)."""
+        return aopc(self.logp_true[0], self.logp_true)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "p_true": self.p_true, "aopc": self.aopc}
+
+
+def ranking(values: Any, descending: bool = True) -> list[int]:
+    """Token indices sorted by value (largest first by default; ties keep their order; NaN last)."""
+    v = np.asarray(values, dtype=float)
+    v = np.where(np.isfinite(v), v, -np.inf if descending else np.inf)
+    return np.argsort(-v if descending else v, kind="stable").tolist()
+
+
+def _counts(n: int, steps: int | Sequence[int]) -> list[int]:
+    if isinstance(steps, (int, np.integer)):
+        if steps < 1:
+            raise G2RError("deletion curves need steps >= 1")
+        return sorted({int(round(x)) for x in np.linspace(0, n, int(steps) + 1)})
+    counts = sorted({int(c) for c in steps})
+    if not counts or counts[0] < 0 or counts[-1] > n:
+        raise G2RError(f"deletion counts must lie in [0, {n}], got {list(steps)}")
+    return counts
+
+
+def deletion_curve(judge: Any, example: Example, criterion_index: int, order: Sequence[int],
+                   steps: int | Sequence[int] = 10, replacement: int | None = None, *,
+                   n_tokens: int | None = None, batch_size: int = 16,
+                   progress: Callable[[float], None] | None = None) -> DeletionCurve:
+    """Replace the first ``c`` tokens of ``order`` for each count ``c`` and re-score ``log p(True)``.
+
+    Args:
+        judge: the :class:`~g2r_lens.Judge`.
+        example: the :class:`~g2r_lens.Example` (prompt, response, rubric) to re-score.
+        criterion_index: which criterion's verdict to follow.
+        order: response token indices, most important first (see :func:`ranking`); it may rank only
+            some tokens, then the curve ends when those are all replaced.
+        steps: number of equal steps from 0 to ``len(order)`` tokens, or explicit counts.
+        replacement: the token id put in place of a deleted token (default ``judge.neutral_id``).
+        n_tokens: keep only the first ``n_tokens`` response tokens (to match a result computed
+            with truncation).
+        batch_size: perturbed copies per forward pass.
+    """
+    curves = _deletion(judge, example, criterion_index, {"_": order}, steps, replacement,
+                       n_tokens=n_tokens, batch_size=batch_size, progress=progress)
+    return curves["_"]
+
+
+def _deletion(judge, example, k, orders, steps, replacement, *, n_tokens, batch_size, progress):
+    rep = replacement_id(judge, replacement)
+    pair = encode_pair(judge, example, k, n_tokens)
+    T = pair.n_response
+    jobs, index = [], []
+    for name, order in orders.items():
+        order = [int(i) for i in order]
+        if len(set(order)) != len(order) or any(not 0 <= i < T for i in order):
+            raise G2RError(f"order {name!r} must hold distinct response token indices in [0, {T})")
+        counts = _counts(len(order), steps)
+        for c in counts:
+            jobs.append((pair, order[:c]))
+        index.append((name, order, counts))
+    scored = rescore(judge, jobs, rep, batch_size, progress)
+    out, j = {}, 0
+    for name, order, counts in index:
+        part = scored[j:j + len(counts)]
+        j += len(counts)
+        out[name] = DeletionCurve(counts, [c / T for c in counts], [a for a, _ in part], [b for _, b in part],
+                                  order, rep)
+    return out
+
+
+def deletion_curves(judge: Any, example: Example, result: ExampleResult, criterion_index: int,
+                    methods: Sequence[str] | None = None, steps: int | Sequence[int] = 10, *,
+                    random_baseline: bool = True, seed: int = 0, replacement: int | None = None,
+                    batch_size: int = 16, progress: Callable[[float], None] | None = None
+                    ) -> dict[str, DeletionCurve]:
+    """Deletion curves of several methods (tokens ranked by their scores for one criterion) plus a
+    random-order baseline (``"random order"``), all re-scored in shared batches."""
+    names = list(methods if methods is not None else result.methods)
+    orders: dict[str, list[int]] = {}
+    for name in names:
+        if name not in result.methods:
+            raise G2RError(f"method {name!r} is not in this result; it has {sorted(result.methods)}")
+        s = result.methods[name].scores[criterion_index]
+        if s is None:
+            raise G2RError(f"criterion {criterion_index} was not attributed by {name!r} (it was judged False); "
+                           "attribute with attribute_false=True to get its curve")
+        orders[name] = ranking(s)
+    if random_baseline:
+        order = list(range(len(result.tokens)))
+        _random.Random(seed).shuffle(order)
+        orders["random order"] = order
+    return _deletion(judge, example, criterion_index, orders, steps, replacement,
+                     n_tokens=len(result.tokens), batch_size=batch_size, progress=progress)

@@ -24,6 +24,7 @@ import threading
 import json
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -38,9 +39,14 @@ from .errors import (
     VerdictTokenError,
 )
 from .examples import Criterion, Example
+from . import tokenize as _tk
 from .prefix import KV, Split, prefix_cache, run_prefix, split_layout
 
 _PLACEHOLDER = "\u241fG2R_RESPONSE_PLACEHOLDER\u241f"
+# the prompt and the criterion are user text too: rendered as placeholders, tokenized as plain text
+_P_PLACEHOLDER = "\u241fG2R_PROMPT_PLACEHOLDER\u241f"
+_C_PLACEHOLDER = "\u241fG2R_CRITERION_PLACEHOLDER\u241f"
+_USER_RE = re.compile(f"({re.escape(_P_PLACEHOLDER)}|{re.escape(_C_PLACEHOLDER)})")
 
 
 @dataclass(frozen=True)
@@ -221,12 +227,20 @@ class Judge:
         if not is_hub_id and not os.path.isdir(expanded):
             raise ModelLoadError(f"judge model folder {path!r} does not exist")
         path = expanded if not is_hub_id else path
+        if not is_hub_id:  # say what is missing before transformers tries (and prints) its fallbacks
+            names = set(os.listdir(path))
+            if "config.json" not in names:
+                raise ModelLoadError(f"judge model folder {path!r} has no config.json (not a Hugging Face model folder)")
+            if not names & {"tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model", "spiece.model"}:
+                raise ModelLoadError(f"judge model folder {path!r} has no tokenizer files "
+                                     "(tokenizer.json / tokenizer_config.json)")
         try:
             tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=dt, trust_remote_code=trust_remote_code)
         except Exception as e:  # any loader failure is a bad path / bad folder for the user
+            first = (str(e).strip().splitlines() or [""])[0]
             raise ModelLoadError(f"could not load a causal LM and tokenizer from {path!r}: "
-                                 f"{type(e).__name__}: {e}") from e
+                                 f"{type(e).__name__}: {first}") from e
         model.to(dev)
         return cls(model, tok, template, name=path, **kwargs)
 
@@ -317,8 +331,16 @@ class Judge:
         return before + response + after
 
     def _render_split(self, prompt: str, criterion: str) -> tuple[str, str]:
-        # Literal braces in user text are safe: we format the template, not the user text.
-        system, user = self._fill(prompt, criterion, _PLACEHOLDER)
+        before, after = self._render_parts(prompt, criterion)
+        return "".join(t for t, _ in before), "".join(t for t, _ in after)
+
+    def _render_parts(self, prompt: str, criterion: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+        """The judge prompt before and after the response as ``(text, is_user)`` parts.
+
+        The template is rendered with placeholders for the prompt, the criterion and the response,
+        so user text never passes through the template engine (and a placeholder's text inside it is
+        plain text); the prompt and criterion parts are then tokenized as plain text."""
+        system, user = self._fill(_P_PLACEHOLDER, _C_PLACEHOLDER, _PLACEHOLDER)
         if self._chat:
             msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
             text = self.tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
@@ -331,8 +353,17 @@ class Judge:
                 f"the response occurs {n} times in the rendered judge prompt (expected once); "
                 "the template or chat template must place {response} exactly once and verbatim"
             )
-        before, after = text.split(_PLACEHOLDER)
-        return before, after
+        values = {_P_PLACEHOLDER: prompt, _C_PLACEHOLDER: criterion}
+        sides = []
+        for side in text.split(_PLACEHOLDER):
+            parts = []
+            for i, piece in enumerate(_USER_RE.split(side)):
+                if i % 2:
+                    parts.append((values[piece], True))
+                elif piece:
+                    parts.append((piece, False))
+            sides.append(parts)
+        return sides[0], sides[1]
 
     # ------------------------------------------------------------------ encoding
     def encode(self, example: Example, criterion: Criterion | int) -> EncodedPair:
@@ -341,13 +372,15 @@ class Judge:
             criterion = example.rubric[criterion]
         if not example.response.strip():
             raise EmptyResponseError(f"example {example.id!r}: the response is empty; there is nothing to attribute")
-        before, after = self._render_split(example.prompt, criterion.text)
+        before, after = self._render_parts(example.prompt, criterion.text)
         tok = self.tokenizer
-        b_ids = tok(before, add_special_tokens=False)["input_ids"]
-        bos = self._bos_prefix if not (tok.bos_token and before.startswith(tok.bos_token)) else []
-        r = tok(example.response, add_special_tokens=False, return_offsets_mapping=True)
-        r_ids, r_off = list(r["input_ids"]), [tuple(map(int, o)) for o in r["offset_mapping"]]
-        a_ids = tok(after, add_special_tokens=False)["input_ids"]
+        # one tokenization routine (g2r_lens.tokenize): user text never becomes a control token
+        b_ids = _tk.encode_parts(tok, before)
+        bos = self._bos_prefix if not (tok.bos_token and before and not before[0][1]
+                                       and before[0][0].startswith(tok.bos_token)) else []
+        r_ids, r_off = _tk.encode_user(tok, example.response, what="response")
+        r_txt = _tk.token_texts(example.response, r_off)  # they join back to the response
+        a_ids = _tk.encode_parts(tok, after)
         if not r_ids:
             raise ResponseNotFoundError(f"example {example.id!r}: the response tokenizes to no tokens")
         fixed = len(bos) + len(b_ids) + len(a_ids)
@@ -363,7 +396,7 @@ class Judge:
                     f"{total - self.max_length} tokens (recorded in the result)"
                 )
             dropped = len(r_ids) - room
-            r_ids, r_off = r_ids[:room], r_off[:room]
+            r_ids, r_off, r_txt = r_ids[:room], r_off[:room], r_txt[:room]
         ids = [*bos, *b_ids, *r_ids, *a_ids]
         start = len(bos) + len(b_ids)
         return EncodedPair(
@@ -371,7 +404,7 @@ class Judge:
             resp_start=start,
             resp_end=start + len(r_ids),
             response_offsets=r_off,
-            response_tokens=[example.response[s:e] for s, e in r_off],
+            response_tokens=r_txt,
             truncated_tokens=dropped,
         )
 

@@ -11,26 +11,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .io import atomic_path, atomic_write, clean_json
+
 _META_KEY = b"g2r_lens"
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, tuples -> lists, numpy scalars -> python."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+_clean = clean_json  # the old private name, kept for callers that still import it
+
+
+# Non-finite floats in saved results: JSON has no inf/nan, so they are written as these strings and
+# read back exactly (a τ of inf, uniform α, is not a NaN "not attributed"). null still reads as NaN.
+_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _exact(x: Any) -> Any:
+    """JSON-safe copy like :func:`clean_json`, but inf/-inf/nan become "inf"/"-inf"/"nan"."""
+    return clean_json(x, exact=True)
 
 
 def _nan(x: Any) -> Any:
+    """A stored number (or list/dict of them) back: null -> NaN, "inf"/"-inf"/"nan" -> the float."""
     if isinstance(x, list):
         return [_nan(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _nan(v) for k, v in x.items()}
+    if isinstance(x, str) and x in _NONFINITE:
+        return _NONFINITE[x]
     return math.nan if x is None else x
+
+
+def _criterion(c: dict[str, Any]) -> "CriterionResult":
+    return CriterionResult(**{k: (v if k in ("text", "verdict") else _nan(v)) for k, v in c.items()})
 
 
 @dataclass
@@ -99,16 +110,11 @@ class AttributionRun:
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
-        return _clean({"format": "g2r_lens.attribution/1", "provenance": self.provenance,
+        return _exact({"format": "g2r_lens.attribution/1", "provenance": self.provenance,
                        "examples": [asdict(e) for e in self.examples]})
 
     def save_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False))
-        tmp.replace(path)
-        return path
+        return atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False), fsync=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "AttributionRun":
@@ -118,12 +124,12 @@ class AttributionRun:
             for name, m in e["methods"].items():
                 methods[name] = MethodResult(
                     name=m["name"], params=m["params"], scores=[None if s is None else _nan(s) for s in m["scores"]],
-                    alphas=[None if a is None else _nan(a) for a in m["alphas"]], rewards=m["rewards"], taus=_nan(m["taus"]),
+                    alphas=[None if a is None else _nan(a) for a in m["alphas"]], rewards=_nan(m["rewards"]), taus=_nan(m["taus"]),
                     entropy=_nan(m["entropy"]), info=[{k: _nan(v) for k, v in i.items()} for i in m["info"]])
             exs.append(ExampleResult(
                 id=e["id"], prompt=e["prompt"], response=e["response"], tokens=e["tokens"],
-                offsets=[tuple(o) for o in e["offsets"]], criteria=[CriterionResult(**c) for c in e["criteria"]],
-                sparse_reward=e["sparse_reward"], methods=methods, truncated_tokens=e.get("truncated_tokens", 0)))
+                offsets=[tuple(o) for o in e["offsets"]], criteria=[_criterion(c) for c in e["criteria"]],
+                sparse_reward=_nan(e["sparse_reward"]), methods=methods, truncated_tokens=e.get("truncated_tokens", 0)))
         return cls(d["provenance"], exs)
 
     @classmethod
@@ -163,10 +169,9 @@ class AttributionRun:
                              "attributed": [s is not None for s in m.scores]} for n, m in e.methods.items()}}
             for e in self.examples]}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               _META_KEY: json.dumps(_clean(meta)).encode()})
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        pq.write_table(table, tmp)
-        tmp.replace(path)
+                                               _META_KEY: json.dumps(_exact(meta), allow_nan=False).encode()})
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
         return path
 
     @classmethod
@@ -198,6 +203,6 @@ class AttributionRun:
                     info=[{k: _nan(v) for k, v in i.items()} for i in mm["info"]])
             exs.append(ExampleResult(
                 id=em["id"], prompt=em["prompt"], response=em["response"], tokens=em["tokens"],
-                offsets=[tuple(o) for o in em["offsets"]], criteria=[CriterionResult(**c) for c in em["criteria"]],
-                sparse_reward=em["sparse_reward"], methods=methods, truncated_tokens=em["truncated_tokens"]))
+                offsets=[tuple(o) for o in em["offsets"]], criteria=[_criterion(c) for c in em["criteria"]],
+                sparse_reward=_nan(em["sparse_reward"]), methods=methods, truncated_tokens=em["truncated_tokens"]))
         return cls(meta["provenance"], exs)

@@ -22,7 +22,8 @@ from typing import Sequence
 
 import torch
 
-from .errors import G2RError, NonFiniteScoresError, RubricError
+from .errors import G2RError, NonFiniteScoresError
+from .examples import rubric_normaliser
 
 TAU_MODES = ("relative", "absolute")
 
@@ -74,9 +75,7 @@ def dense_rewards(
     K = len(weights)
     if not (len(scores) == len(verdicts) == K):
         raise G2RError("scores, weights and verdicts must have one entry per criterion")
-    denom = sum(max(float(w), 0.0) for w in weights)
-    if denom <= 0:
-        raise RubricError("the rubric has no positive weight")
+    denom = rubric_normaliser(weights)
     T = n_tokens if n_tokens is not None else next(int(s.numel()) for s in scores if s is not None)
     alphas = torch.zeros(K, T, dtype=torch.float64)
     rewards = torch.zeros(T, dtype=torch.float64)

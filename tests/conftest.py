@@ -1,9 +1,6 @@
-import os
+from g2r_lens.runtime import offline_env
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+offline_env()  # before torch / transformers are imported
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -300,3 +300,18 @@ def test_criterion_groups_and_judge_checker_table():
     assert t.loc["forbidden"].tolist() == [2, 0.5, 0.5, 0.0]
     assert A.judge_checker_table(res, [None, None]).empty
     assert isinstance(t, pd.DataFrame)
+
+
+def test_word_reducers_are_a_registry():
+    from g2r_lens.errors import DuplicateNameError, UnknownNameError
+
+    assert A.WORD_REDUCERS.names() == ["absmax", "max", "mean", "sum"]
+    assert A.WORD_REDUCERS.names(conserves_sum=True) == ["sum"]
+    with pytest.raises(UnknownNameError, match="unknown aggregation 'median'; known: absmax, max, mean, sum"):
+        A.aggregate_units([1.0], A.word_units("a", [(0, 1)]), "median")
+    with pytest.raises(DuplicateNameError):
+        A.register_word_reducer("sum")(lambda x: x.sum(-1))
+    if "test_min" not in A.WORD_REDUCERS:
+        A.register_word_reducer("test_min")(lambda x: x.min(-1))
+    u = A.word_units("ab cd", [(0, 1), (1, 2), (2, 5)])
+    assert A.aggregate_units([[3.0, -1.0, 2.0]], u, "test_min").tolist() == [[-1.0, 2.0]]

@@ -63,8 +63,9 @@ def test_bad_input_exits_2_with_message(model_dir, tmp_path, capsys, args, msg):
 
 
 def test_missing_model_folder(tmp_path, capsys):
+    rubric = '[{"criterion": "The response greets.", "weight": 1}]'
     assert main(["attribute", "--model", str(tmp_path / "none"), "--prompt", "p", "--response", "r",
-                 "--rubric", "[]", "--out", str(tmp_path)]) == 2
+                 "--rubric", rubric, "--out", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 

@@ -63,3 +63,16 @@ def test_perturbation_curves_equal_direct_rescoring(judges, examples):
     assert c.deletion[-1] == pytest.approx(c.empty, abs=1e-4)  # removing 100% = all replaced
     assert c.insertion[-1] == pytest.approx(c.full, abs=1e-4)  # restoring 100% = original
     assert c.aopc_deletion == pytest.approx(np.mean([0, c.full - c.deletion[0], c.full - c.deletion[1]]))
+
+
+def test_aopc_one_formula_for_both_curve_kinds():
+    from g2r_lens.analysis import DeletionCurve as FromAnalysis
+    from g2r_lens.faithfulness import Curves, DeletionCurve, aopc
+
+    assert FromAnalysis is DeletionCurve  # one home, re-exported by analysis
+    assert aopc(-1.0, [-1.0, -2.0, -4.0]) == pytest.approx((0 + 1 + 3) / 3)
+    c = Curves([0.5, 1.0], deletion=[-2.0, -4.0], insertion=[-3.0, -1.5], full=-1.0, empty=-5.0)
+    assert c.aopc_deletion == pytest.approx((0 + 1 + 3) / 3)
+    assert c.aopc_insertion == pytest.approx((0 + 2 + 3.5) / 3)
+    d = DeletionCurve([0, 1, 2], [0, 0.5, 1.0], [-1.0, -2.0, -4.0], [0, 0, 0], [0, 1], 7)
+    assert d.aopc == pytest.approx(4 / 3)

@@ -77,11 +77,12 @@ def test_layout_really_splits_and_shares(setup):
     assert sp.rest_ids.shape[0] == n_prefixes
     distinct_tokens = sum(len(k) for k in {tuple(p.input_ids[:p.resp_start]) for p in batch.pairs})
     run_tokens = int(sp.trunk_mask.sum() + sp.rest_mask.sum())
-    assert run_tokens < distinct_tokens  # trunks shared: fewer prefix tokens run than the prefixes hold
+    assert run_tokens <= distinct_tokens
     if judge.template is RULE_AFTER:
         assert n_prefixes == 2  # one prefix per example, shared by its criteria
     else:
         assert n_prefixes == len(batch)
+        assert run_tokens < distinct_tokens  # the criteria's prefixes share a trunk: fewer tokens run
 
 
 def test_verdicts_equal_uncached(setup):
@@ -149,3 +150,16 @@ def test_gradient_checkpointing_keeps_the_prefix(chat_tok, examples):
     b = _run(ckpt, ckpt.collate(pairs), "grad_x_input")
     for x, y in zip(a, b):
         _close(y.scores, x.scores)
+
+
+def test_registration_declares_capabilities_and_refuses_duplicates():
+    from g2r_lens.attribution import REGISTRY, register
+    from g2r_lens.errors import DuplicateNameError, G2RError
+
+    assert REGISTRY.capabilities("grad_x_input")["needs"] == "input_gradients"
+    assert REGISTRY.capabilities("integrated_gradients") == {"needs": "gradients", "cheap": False}
+    with pytest.raises(DuplicateNameError, match="grad_x_input"):
+        register("grad_x_input", "input_gradients")(lambda ctx: [])
+    with pytest.raises(G2RError, match="needs="):
+        register("_new_method", "family-string")(lambda ctx: [])
+    assert "_new_method" not in REGISTRY

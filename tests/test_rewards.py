@@ -15,6 +15,23 @@ def test_sparse_reward_hand_example():
         sparse_reward([-1, 0], [True, True])
 
 
+def test_rubric_normaliser_one_home():
+    from g2r_lens.examples import rubric_normaliser
+    from g2r_lens.world.checker import check
+
+    assert rubric_normaliser([5, 3, -6]) == 8.0 and rubric_normaliser(iter([0.5, -1, 0.25])) == 0.75
+    with pytest.raises(RubricError, match="no positive weight"):
+        rubric_normaliser([-1.0, 0.0])
+    with pytest.raises(RubricError):
+        dense_rewards([torch.zeros(2)], [-1.0], [True])
+    # the checker keeps its own convention: no positive weight scores 0.0
+    task = {"id": "t", "prompt": "Say hi.", "rubric": [
+        {"criterion": "The response has at most forty words.", "weight": -1.0, "spec": {"check": "max_words", "n": 40}}]}
+    res = check(task, "We will meet at the old market on Friday morning with my sister.")
+    assert res.criteria[0].satisfied
+    assert res.score == 0.0
+
+
 def test_dense_rewards_hand_example():
     b1 = torch.tensor([0.0, 1.0, 0.0])
     b3 = torch.tensor([2.0, 0.0, 0.0])

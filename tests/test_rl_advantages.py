@@ -20,8 +20,11 @@ def adv(name, r=R_TOK, R=R_SEQ, m=MASK, g=GID, **kw):
     return compute_advantages(name, r, R, m, g, **kw)
 
 
-def test_registry_lists_the_four_estimators():
-    assert set(available_estimators()) >= {"sparse", "grad2reward", "additive", "per_position"}
+ALL = ["sparse", "grad2reward", "additive", "per_position", "dense_centered"]
+
+
+def test_registry_lists_the_estimators():
+    assert set(available_estimators()) >= set(ALL)
     with pytest.raises(G2RError, match="unknown advantage estimator"):
         adv("gae")
 
@@ -89,7 +92,7 @@ def test_trap_sum_conserving_dense_reward_changes_nothing_in_sparse():
                               compute_advantages("grad2reward", last, R, m, g))
 
 
-@pytest.mark.parametrize("name", ["sparse", "grad2reward", "additive", "per_position"])
+@pytest.mark.parametrize("name", ALL)
 def test_padding_is_zero_and_never_enters_the_statistics(name):
     base = adv(name)
     assert torch.all(base[~MASK] == 0)
@@ -103,7 +106,7 @@ def test_padding_is_zero_and_never_enters_the_statistics(name):
     assert torch.equal(wide[:, :3], base) and torch.all(wide[:, 3:] == 0)
 
 
-@pytest.mark.parametrize("name", ["sparse", "grad2reward", "additive", "per_position"])
+@pytest.mark.parametrize("name", ALL)
 def test_groups_are_independent(name):
     other = torch.tensor([[0.0, 0.6, 0.0], [0.3, 0.3, 0.3]], dtype=torch.float64)
     r = torch.cat([R_TOK, other])
@@ -137,3 +140,104 @@ def test_bad_inputs_fail_clearly():
         compute_advantages("sparse", R_TOK, torch.tensor([math.nan, 0.0]), MASK, GID)
     with pytest.raises(G2RError, match="parameter"):
         compute_advantages("sparse", R_TOK, R_SEQ, MASK, GID, lam=1.0)
+
+
+# ------------------------------------------------------------------ dense_centered (issue 10)
+
+def _random_group_batch(seed=0, B=12, T=9, groups=3):
+    gen = torch.Generator().manual_seed(seed)
+    g = torch.arange(groups).repeat_interleave(B // groups)
+    lengths = torch.randint(3, T + 1, (B,), generator=gen)
+    m = torch.arange(T)[None] < lengths[:, None]
+    r = torch.rand(B, T, generator=gen, dtype=torch.float64) * m
+    return r, r.sum(1), m, g, lengths
+
+
+def test_dense_centered_by_hand():
+    # content tokens (all valid tokens but the last): row 0 -> r [0.2, 0.3], mean 0.25, c [-0.05, +0.05];
+    # row 1 -> r [0.1], c [0]. Pooled over the group's content tokens: [-0.05, 0.05, 0], μ 0,
+    # population σ = sqrt(0.005 / 3). The last token of each row gets the sparse advantage alone.
+    z = 0.45 / (0.45 + EPS)
+    k = 0.05 / (math.sqrt(0.005 / 3) + EPS)
+    for lam in (0.5, 2.0):
+        want = torch.tensor([[z - lam * k, z + lam * k, z], [-z, -z, 0.0]], dtype=torch.float64)
+        assert torch.allclose(adv("dense_centered", lam=lam), want, atol=1e-12)
+    assert torch.equal(adv("dense_centered", lam=0.0), adv("sparse"))
+
+
+def test_dense_centered_equals_sparse_for_uniform_or_last_token_rewards():
+    _, _, m, g, lengths = _random_group_batch(1)
+    R = torch.tensor([1.0, 0.0, 0.5, 0.25, -0.5, 1.0, 0.3, 0.3, 0.0, 0.7, 0.2, 0.9], dtype=torch.float64)
+    B, T = m.shape
+    content = m.clone()
+    content[torch.arange(B), lengths - 1] = False
+    uniform_content = content * (R / content.sum(1))[:, None]  # spread evenly over the text tokens
+    uniform_all = m * (R / m.sum(1))[:, None]  # spread evenly over every valid token, end token included
+    last = torch.zeros(B, T, dtype=torch.float64)
+    last[torch.arange(B), lengths - 1] = R  # the sparse placement
+    want = compute_advantages("sparse", last, R, m, g)
+    for dense in (uniform_content, last):
+        assert torch.equal(compute_advantages("dense_centered", dense, R, m, g, lam=1.0), want)
+    # spread over every valid token, the content tokens are still uniform: identical up to rounding
+    assert torch.allclose(compute_advantages("dense_centered", uniform_all, R, m, g, lam=1.0), want, atol=1e-9)
+    # ...while the reward-to-go estimators move tokens even for a uniform reward
+    assert not torch.allclose(compute_advantages("per_position", uniform_content, R, m, g), want)
+
+
+def test_dense_centered_credit_sums_to_zero_and_the_end_token_gets_the_outcome():
+    r, _, m, g, lengths = _random_group_batch(2)
+    r[torch.arange(len(r)), lengths - 1] = 0.0  # the end token has no text: no dense reward on it
+    R = r.sum(1)
+    a = compute_advantages("dense_centered", r, R, m, g, lam=1.0)
+    s = compute_advantages("sparse", r, R, m, g)
+    B = len(R)
+    last = lengths - 1
+    # the end decision (last valid token) gets exactly the sparse advantage: no end-token bias
+    assert torch.equal(a[torch.arange(B), last], s[torch.arange(B), last])
+    # the credit term only moves advantage between one response's tokens: per response it sums to 0
+    assert torch.allclose(((a - s) * m).sum(1), torch.zeros(B, dtype=torch.float64), atol=1e-9)
+    assert ((a - s) * m).abs().sum() > 1  # and it is not empty
+    # the paper's estimator instead gives every end token (G = 0) the lowest advantage of its group
+    g2r = compute_advantages("grad2reward", r, R, m, g)
+    for u in range(3):
+        rows = torch.nonzero(g == u, as_tuple=True)[0]
+        assert torch.allclose(g2r[rows, last[rows]], g2r[rows][m[rows]].min().expand(len(rows)))
+
+
+def test_dense_centered_a_failed_non_local_criterion_charges_every_token():
+    # one prompt, two responses of 4 text tokens + the end token. Criterion 1 (local, weight 0.5) sits
+    # on token 1 in both; criterion 2 (non-local, weight 0.5: "at most N words") is met by A, failed by B.
+    A = torch.tensor([0.125, 0.625, 0.125, 0.125, 0.0], dtype=torch.float64)
+    Bv = torch.tensor([0.0, 0.5, 0.0, 0.0, 0.0], dtype=torch.float64)
+    r, R = torch.stack([A, Bv]), torch.tensor([1.0, 0.5], dtype=torch.float64)
+    m, g = torch.ones(2, 5, dtype=torch.bool), torch.tensor([0, 0])
+    a = compute_advantages("dense_centered", r, R, m, g, lam=1.0)
+    z = 0.25 / (0.25 + EPS)
+    # the within-response credit is the same in both; the failure shows at every token, end included
+    assert torch.allclose(a[0] - a[1], torch.full((5,), 2 * z, dtype=torch.float64), atol=1e-12)
+    assert a[1, 1] > a[1, 0]  # the token that met criterion 1 is still credited within B
+    # reward-to-go does not charge B's end token for the failure (both end tokens have G = 0)
+    g2r = compute_advantages("grad2reward", r, R, m, g)
+    assert g2r[0, 4] == g2r[1, 4]
+
+
+def test_dense_centered_has_no_position_bias_where_the_paper_has_one():
+    # mirrored credit: B's content rewards are A's reversed, same outcome, same length
+    A = torch.tensor([0.4, 0.1, 0.1, 0.0, 0.2, 0.0], dtype=torch.float64)
+    Bv = torch.tensor([0.2, 0.0, 0.1, 0.1, 0.4, 0.0], dtype=torch.float64)
+    r, R = torch.stack([A, Bv]), torch.tensor([0.8, 0.8], dtype=torch.float64)
+    m, g = torch.ones(2, 6, dtype=torch.bool), torch.tensor([0, 0])
+    assert abs(position_correlation(compute_advantages("dense_centered", r, R, m, g, lam=1.0), m)) < 1e-12
+    assert position_correlation(compute_advantages("grad2reward", r, R, m, g), m) < -0.5
+    # a longer response with the same outcome and extra zero-reward text gains nothing from its length
+    long = torch.cat([A[:5], torch.zeros(4, dtype=torch.float64), A[5:]])
+    r2 = torch.zeros(2, 10, dtype=torch.float64)
+    r2[0, :6], r2[1] = A, long
+    m2 = torch.arange(10)[None] < torch.tensor([[6], [10]])
+    a2 = compute_advantages("dense_centered", r2, R, m2, g, lam=1.0)
+    assert torch.allclose((a2 * m2).sum(1), torch.zeros(2, dtype=torch.float64), atol=1e-12)
+
+
+def test_dense_centered_rejects_a_bad_lam():
+    with pytest.raises(G2RError, match="lam"):
+        adv("dense_centered", lam=math.inf)

@@ -94,3 +94,57 @@ def test_scorer_projects_a_foreign_judge_onto_policy_tokens(chat_tok, gpt2_tok, 
         got, base = credit_on_truth(sc, offsets)
         assert (np.isnan(got) and np.isnan(base)) or (0 <= got <= 1 and 0 < base <= 1)
     assert {"sparse", "oracle_sparse", "oracle_dense", "grad_x_input", "uniform"} <= set(reward_modes())
+
+
+def test_a_dense_arm_runs_no_separate_verdict_forward(chat_tok, tasks, monkeypatch):
+    """Issue 10 item 4: the dense pass's forward yields the verdicts. Scoring a batch with a dense mode
+    forwards every (response, criterion) pair through the judge once, as the sparse mode does, and
+    never calls the verdict-only path."""
+    judge = Judge(tiny_model(chat_tok, "llama", layers=1, hidden=32, heads=2), chat_tok, WORLD_TEMPLATE)
+    rng = random.Random(5)
+    ts = [tasks[i % len(tasks)] for i in range(5)]
+    texts = [sample_response(t, rng, "noisy") for t in ts]
+    offsets = [_offsets(chat_tok, x)[0] + [(len(x), len(x))] for x in texts]
+    n_pairs = sum(len(t.rubric) for t in ts)
+    rows = []
+    decoder = judge.model.get_decoder()
+    hook = decoder.register_forward_hook(lambda m, args, kw, out: rows.append(kw["inputs_embeds"].shape[0]),
+                                         with_kwargs=True)
+    try:
+        Scorer(judge, "sparse", batch_size=4).score(ts, texts, offsets)
+        assert sum(rows) == n_pairs and len(rows) == -(-n_pairs // 4)  # the sparse arm: one verdict pass
+        calls = []
+        monkeypatch.setattr(judge, "verdicts", lambda *a, **k: calls.append(1) or [])
+        for mode in ("grad_x_input", "uniform"):
+            rows.clear()
+            sc = Scorer(judge, mode, batch_size=4).score(ts, texts, offsets)
+            assert sum(rows) == n_pairs, (mode, rows)  # each pair forwarded once, no extra verdict pass
+            assert all(v is not None and len(v) == len(t.rubric) for v, t in zip(sc.judge_verdicts, ts))
+        assert calls == []
+    finally:
+        hook.remove()
+
+
+def test_reward_modes_are_registered_functions(chat_tok, tasks):
+    from g2r_lens.errors import DuplicateNameError
+    from g2r_lens.rl.scoring import REWARD_MODES, ModeResult, register_reward_mode
+
+    assert REWARD_MODES.names(oracle=True) == ["oracle_dense", "oracle_sparse"]
+    assert REWARD_MODES.names(oracle=False) == ["sparse"]
+    with pytest.raises(DuplicateNameError):
+        register_reward_mode("sparse")(lambda scorer, s: None)
+
+    @register_reward_mode("test_half_on_first_token", oracle=True)
+    def half(scorer, s):  # a new mode is one decorated function
+        n = len(s.texts)
+        tok = [np.eye(1, len(o))[0] * 0.5 for o in s.offsets]
+        return ModeResult([0.5] * n, tok, [None] * n, [None] * n)
+
+    texts = [sample_response(t, random.Random(0), "good") for t in tasks[:2]]
+    offs = [_offsets(chat_tok, x)[0] for x in texts]
+    sc = Scorer(None, "test_half_on_first_token", judge_oracles=False).score(tasks[:2], texts, offs)
+    assert sc.rewards == [0.5, 0.5] and [float(r[0]) for r in sc.token_rewards] == [0.5, 0.5]
+    assert sc.max_conservation_error == 0.0 and [c.score for c in sc.checks] == [check(t, x).score for t, x in zip(tasks, texts)]
+    # an oracle mode without judge_oracles needs no judge; sparse does
+    with pytest.raises(Exception, match="needs a judge"):
+        Scorer(None, "sparse")

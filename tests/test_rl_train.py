@@ -69,7 +69,8 @@ def test_smoke_checker_score_rises(world, toy_tasks, tmp_path):
 
 
 @pytest.mark.parametrize("reward,estimator", [("sparse", "sparse"), ("grad_x_input", "grad2reward"),
-                                              ("uniform", "per_position"), ("oracle_dense", "additive")])
+                                              ("uniform", "per_position"), ("oracle_dense", "additive"),
+                                              ("oracle_dense", "dense_centered")])
 def test_every_mode_runs_and_logs(world, tmp_path, reward, estimator):
     out = tmp_path / "run"
     train(small(world, reward=reward, estimator=estimator, steps=2, save_policy=True), out, progress=False)

@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 import torch
 
-from ..errors import G2RError, UnknownMethodError
+from ..errors import DuplicateNameError, G2RError, UnknownMethodError
+from ..registry import Registry
 from ..judge import Batch, Judge
 
 
@@ -106,10 +107,6 @@ _FAMILY = {"input_gradients": "gradient", "gradients": "integrated", "forward": 
            "attention": "attention", "nothing": "control"}
 
 
-class DuplicateMethodError(G2RError):
-    """An attribution method with this name is already registered."""
-
-
 @dataclass(frozen=True)
 class MethodSpec:
     name: str
@@ -134,7 +131,8 @@ class MethodSpec:
         return {**self.defaults, **params}
 
 
-REGISTRY: dict[str, MethodSpec] = {}
+#: every attribution method, with the capabilities it declared (``needs``, ``cheap``)
+REGISTRY: Registry[MethodSpec] = Registry("attribution method", UnknownMethodError)
 
 
 def register(name: str, needs: str, description: str = "", *, cheap: bool | None = None
@@ -143,23 +141,21 @@ def register(name: str, needs: str, description: str = "", *, cheap: bool | None
 
     ``needs`` declares what the method needs from the engine (a key of :data:`NEEDS`); ``cheap``
     (default: True for ``input_gradients`` and ``nothing``) runs it on whole batches. Parameters
-    are the keyword arguments with defaults. A name can be registered once (:class:`DuplicateMethodError`).
+    are the keyword arguments with defaults. A name can be registered once (:class:`DuplicateNameError`).
     """
     if needs not in NEEDS:
         raise G2RError(f"method {name!r}: needs={needs!r} is not one of {sorted(NEEDS)}")
     if name in REGISTRY:
-        raise DuplicateMethodError(f"an attribution method named {name!r} is already registered")
+        raise DuplicateNameError(f"attribution method {name!r} is already registered")
+    cheap = needs in ("input_gradients", "nothing") if cheap is None else bool(cheap)
 
     def deco(fn: MethodFn) -> MethodFn:
-        if name in REGISTRY:
-            raise DuplicateMethodError(f"an attribution method named {name!r} is already registered")
         sig = inspect.signature(fn)
         defaults = {
             k: p.default for k, p in sig.parameters.items()
             if k != "ctx" and p.default is not inspect.Parameter.empty
         }
-        REGISTRY[name] = MethodSpec(name, fn, needs, description, defaults,
-                                    needs in ("input_gradients", "nothing") if cheap is None else bool(cheap))
+        REGISTRY.add(name, MethodSpec(name, fn, needs, description, defaults, cheap), needs=needs, cheap=cheap)
         return fn
 
     return deco

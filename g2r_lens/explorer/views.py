@@ -22,7 +22,8 @@ import pandas as pd
 from .. import analysis
 from ..errors import G2RError
 from ..examples import Example
-from ..results import AttributionRun, ExampleResult, _clean
+from ..io import clean_json as _clean
+from ..results import AttributionRun, ExampleResult
 
 @dataclass
 class Bank:
@@ -96,6 +97,10 @@ VALUES = {"scores": "attribution score", "alphas": "α = softmax(b/τ)", "reward
 
 
 def token_label(t: str) -> str:
+    if t == "":  # a later byte piece of the previous token's character (g2r_lens.tokenize)
+        from ..tokenize import CONTINUATION_MARK
+
+        return CONTINUATION_MARK
     s = t.replace("\n", "⏎").replace("\t", "⇥")
     return s.strip() or "␣"
 

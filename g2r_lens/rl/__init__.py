@@ -2,9 +2,10 @@
 
 Modules: :mod:`~g2r_lens.rl.advantages` (pure estimators, one registry), :mod:`~g2r_lens.rl.rollout`
 (sampling, offsets, log-probs), :mod:`~g2r_lens.rl.scoring` (reward modes, projection onto policy
-tokens, oracles), :mod:`~g2r_lens.rl.trainer` (the loop, run folders, checkpoints),
+tokens, oracles), :mod:`~g2r_lens.rl.config` (TrainConfig, the one list of knobs),
+:mod:`~g2r_lens.rl.trainer` (the loop, run folders, checkpoints),
 :mod:`~g2r_lens.rl.runfolder` (the run-folder format: file names, writers, readers),
-:mod:`~g2r_lens.rl.plots` (curves with seed bands, comparisons), :mod:`~g2r_lens.rl.cli`.
+:mod:`~g2r_lens.rl.plots` (curves with seed bands, comparisons); the commands are in :mod:`g2r_lens.cli.rl`.
 """
 
 from importlib import import_module
@@ -16,7 +17,8 @@ _EXPORTS = {
     **dict.fromkeys(("ADVANTAGES", "EPS", "available_estimators", "compute_advantages", "get_estimator",
                      "register_advantage", "reward_to_go"), "advantages"),
     **dict.fromkeys(("Scorer", "reward_modes"), "scoring"),
-    **dict.fromkeys(("TrainConfig", "Trainer", "train"), "trainer"),
+    "TrainConfig": "config",
+    **dict.fromkeys(("Trainer", "train"), "trainer"),
 }
 
 __all__ = sorted(_EXPORTS)

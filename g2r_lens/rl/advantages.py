@@ -8,8 +8,8 @@ Every estimator maps
     group_ids        [B]     int     responses with the same id were sampled from the same prompt
 
 to ``advantages [B, T]`` (float64, exactly 0 wherever ``mask`` is False). Padded positions never
-enter a statistic. Estimators take keyword parameters after the four tensors (``additive`` has
-``lam``); :func:`compute_advantages` looks one up by name.
+enter a statistic. Estimators take keyword parameters after the four tensors (``additive`` and
+``dense_centered`` have ``lam``); :func:`compute_advantages` looks one up by name.
 
 One normalisation convention for all of them (so that sparse and dense arms are compared fairly):
 
@@ -25,8 +25,8 @@ Why several estimators (``../shared/reference/anchors-rl.md`` §0.2 and §6.1): 
 conserves the sequence reward (Σ_t r_t = R, which every g2r_lens dense reward does) changes nothing
 when fed into a sequence-level advantage. ``sparse`` is that sequence-level baseline and ignores
 ``token_rewards`` on purpose (the "no-op trap" is a test). The dense signal only reaches the policy
-through a per-token advantage: ``grad2reward`` (the paper, faithful), ``per_position`` and
-``additive``.
+through a per-token advantage: ``grad2reward`` (the paper, faithful), ``per_position``,
+``additive`` and ``dense_centered`` (the one without reward-to-go: no length or position bias).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from typing import Callable, Protocol
 import torch
 
 from ..errors import G2RError
+from ..registry import Registry
 
 #: the one epsilon of every z-score, and the σ below which a pool counts as constant
 EPS = 1e-6
@@ -48,34 +49,29 @@ class AdvantageFn(Protocol):
                  group_ids: torch.Tensor, **params: float) -> torch.Tensor: ...
 
 
-ADVANTAGES: dict[str, Callable[..., torch.Tensor]] = {}
+#: the estimators, by name (a :class:`~g2r_lens.registry.Registry`; read it like a dict)
+ADVANTAGES: Registry[Callable[..., torch.Tensor]] = Registry("advantage estimator")
 
 
 def register_advantage(name: str) -> Callable[[Callable[..., torch.Tensor]], Callable[..., torch.Tensor]]:
     """Decorator: register an estimator under ``name`` (the name ``g2r train --estimator`` takes)."""
 
     def deco(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-        if name in ADVANTAGES:
-            raise ValueError(f"advantage estimator {name!r} is already registered")
-
         @functools.wraps(fn)
         def checked(token_rewards, sequence_rewards, mask, group_ids, **params):
             return fn(*_check(token_rewards, sequence_rewards, mask, group_ids), **params)
 
-        ADVANTAGES[name] = checked
-        return checked
+        return ADVANTAGES.add(name, checked)
 
     return deco
 
 
 def available_estimators() -> list[str]:
-    return sorted(ADVANTAGES)
+    return ADVANTAGES.names()
 
 
 def get_estimator(name: str) -> Callable[..., torch.Tensor]:
-    if name not in ADVANTAGES:
-        raise G2RError(f"unknown advantage estimator {name!r}; choose one of {available_estimators()}")
-    return ADVANTAGES[name]
+    return ADVANTAGES.get(name)
 
 
 def compute_advantages(name: str, token_rewards: torch.Tensor, sequence_rewards: torch.Tensor,
@@ -224,6 +220,71 @@ def additive(token_rewards: torch.Tensor, sequence_rewards: torch.Tensor, mask: 
         raise G2RError(f"lam must be a finite number, got {lam!r}")
     return sparse(token_rewards, sequence_rewards, mask, group_ids) + \
         float(lam) * grad2reward(token_rewards, sequence_rewards, mask, group_ids)
+
+
+@register_advantage("dense_centered")
+def dense_centered(token_rewards: torch.Tensor, sequence_rewards: torch.Tensor, mask: torch.Tensor,
+                   group_ids: torch.Tensor, lam: float = 0.5) -> torch.Tensor:
+    """Sparse advantage on every token plus a zero-mean per-token credit term (no reward-to-go).
+
+    For response i with valid tokens ``0..L_i−1``, the *content* tokens are ``0..L_i−2`` (every valid
+    token but the last, which is the end token, or the token where the length cap cut the response)::
+
+        c_{i,t} = r_{i,t} − mean_{s content} r_{i,s}          (content tokens; 0 on the last token)
+        Â_{i,t} = Â^{sparse}_i + lam · c_{i,t} / (σ_g(c) + ε)
+
+    σ_g(c) is the population std of c over the content tokens of the group's responses (the credit
+    term is 0 where ``σ_g(c) < ε``, e.g. every dense reward uniform or all of it on the last token).
+    Shapes: ``[B,T], [B], [B,T], [B] -> [B,T]``.
+
+    Why (issue 10; the reward-to-go failure in ``anchors-rl.md`` §6.1): with a non-negative,
+    sum-conserving token reward, reward-to-go estimators (``grad2reward``, ``per_position``) give the
+    end token a return of 0 while a still-running response at the same position has one >= 0, so
+    ending is always discouraged and runs drift to the length cap; and a failed *non-local* criterion
+    (too many words) puts no negative reward on any token, so nothing charges the response for it.
+    Here
+
+    * the **outcome** reaches every token through the sparse group advantage, so a failed criterion,
+      local or not, lowers every token of the response (exactly as much as in ``sparse``);
+    * the **credit** term sums to zero over each response's content tokens: it only moves advantage
+      between tokens of one response (towards the tokens the dense reward credits), adds nothing to
+      a longer response, and does not depend on the position, so it carries no length or position
+      drift of its own;
+    * the **end decision** (the last valid token) is a sequence-level decision and gets the outcome
+      advantage alone: dense rewards spread over the *text* (a non-local criterion, an attribution
+      of the response) never reach the end token, which would otherwise look like the one token
+      that earned nothing;
+    * it is **identical to** ``sparse`` when the dense reward is uniform over the content tokens or
+      sits entirely on the last token (the sparse placement): then ``c ≡ 0``.
+
+    ``lam`` weighs credit against outcome; ``lam = 0`` is ``sparse``. Sources: the "sparse advantage
+    plus a zero-mean per-token credit term" candidate of issue 10; the outcome-anchored, additive
+    dense-plus-outcome advantage of PRIME (Cui et al. 2025; ``anchors-rl.md`` §2.3, §6.1), with the
+    per-token reward centred within the response instead of summed into a reward-to-go.
+    """
+    if not (lam == lam and abs(lam) < float("inf")):
+        raise G2RError(f"lam must be a finite number, got {lam!r}")
+    base = sparse(token_rewards, sequence_rewards, mask, group_ids)
+    if lam == 0:
+        return base
+    lengths = mask.sum(1)
+    content = mask.clone()
+    rows = torch.nonzero(lengths > 0, as_tuple=True)[0]
+    content[rows, lengths[rows] - 1] = False  # the last valid token: the end decision
+    credit = torch.zeros_like(base)
+    for idx in _groups(group_ids):
+        r, m = token_rewards[idx].double(), content[idx]
+        n = m.sum(1, keepdim=True)
+        mean = (r * m).sum(1, keepdim=True) / n.clamp_min(1)
+        c = (r - mean) * m
+        vals = c[m]
+        if vals.numel() < 2:
+            continue
+        sd = vals.std(unbiased=False)
+        if sd < EPS:
+            continue
+        credit[idx] = c / (sd + EPS)
+    return base + float(lam) * credit
 
 
 def position_correlation(advantages: torch.Tensor, mask: torch.Tensor) -> float:

@@ -21,7 +21,7 @@ from ..errors import G2RError
 from ..render.page import html_document
 from ..render.style import FONT, PALETTE, fmt_number, rgba
 from ..render.tokens import token_html
-from ..results import _clean
+from ..io import clean_json as _clean
 from .runfolder import Run, load_run, read_samples
 
 # two-sided 97.5% Student t quantiles for n-1 degrees of freedom (n seeds)

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import G2RError
-from ..results import _clean
+from ..io import clean_json as _clean
+from ..io import json_object  # noqa: F401 - kept importable from here
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -62,15 +63,24 @@ class JsonlWriter:
 
 
 # ----------------------------------------------------------------------------------------- reading
-def json_object(text: str, where: str) -> dict:
-    """One JSON object from ``text``; a :class:`G2RError` naming ``where`` (file, line) otherwise."""
+def run_file(folder: str | Path, name: str) -> Path:
+    """The one path rule for reading a run folder: ``folder/name`` fully resolved (every symlink,
+    of a folder or of a file, followed), refused with a :class:`G2RError` when it leaves the
+    resolved run folder, and so the runs root the folder was resolved under."""
+    base = Path(folder).expanduser().resolve()
+    full = (base / name).resolve()
+    if full != base and base not in full.parents:
+        raise G2RError(f"{Path(folder) / name} resolves to {full}, outside the run folder {base}; refused")
+    return full
+
+
+def _read_text(path: Path) -> str:
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise G2RError(f"{where}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
-    if not isinstance(obj, dict):
-        raise G2RError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-    return obj
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise G2RError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except IsADirectoryError:
+        raise G2RError(f"{path} is a folder, not a file") from None
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -78,24 +88,24 @@ def read_jsonl(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _read_text(path).splitlines()
     return [json_object(line, f"{path}, line {n}") for n, line in enumerate(lines, 1) if line.strip()]
 
 
 def read_config(folder: str | Path) -> dict:
     """The run's ``config.json``; a :class:`G2RError` when the folder is not a run folder."""
-    path = Path(folder) / CONFIG
+    path = run_file(folder, CONFIG)
     if not path.exists():
         raise G2RError(f"{Path(folder)} is not a run folder (no {CONFIG})")
-    return json_object(path.read_text(encoding="utf-8"), str(path))
+    return json_object(_read_text(path), str(path))
 
 
 def read_metrics(folder: str | Path) -> list[dict]:
-    return read_jsonl(Path(folder) / METRICS)
+    return read_jsonl(run_file(folder, METRICS))
 
 
 def read_evals(folder: str | Path) -> list[dict]:
-    return read_jsonl(Path(folder) / EVALS)
+    return read_jsonl(run_file(folder, EVALS))
 
 
 @dataclass
@@ -125,5 +135,5 @@ def load_run(path: str | Path) -> Run:
 
 def read_samples(run: str | Path | Run, step: int | None = None) -> list[dict]:
     """The saved samples of a run (``samples.jsonl``), optionally of one step only."""
-    rows = read_jsonl((run.path if isinstance(run, Run) else Path(run)) / SAMPLES)
+    rows = read_jsonl(run_file(run.path if isinstance(run, Run) else Path(run), SAMPLES))
     return [r for r in rows if step is None or r["step"] == step]

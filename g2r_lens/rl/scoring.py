@@ -15,6 +15,10 @@ Reward modes (``g2r train --reward``):
     gives ``w_k / Σ max(w, 0)`` spread uniformly over the tokens of its truth spans (local
     criteria), or over all response tokens (non-local criteria). Perfect judge, perfect credit.
 
+Each mode other than the attribution methods is one function registered with
+:func:`register_reward_mode` (``oracle=True`` when the checker, not the judge, gives the reward);
+:class:`Scorer` looks the mode up instead of branching on its name.
+
 Every mode returns per-sample token rewards over the policy's valid tokens that add up to R. Sparse
 modes (``sparse``, ``oracle_sparse``) put all of R on the last valid token (the end token when one
 was sampled): the usual outcome-reward placement, which every estimator accepts.
@@ -35,30 +39,42 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..attribution import available_methods
 from ..core import attribute
 from ..errors import G2RError
-from ..examples import Example, sparse_reward
+from ..examples import Example, rubric_normaliser, sparse_reward
+from ..registry import Registry
 from ..spans import project_rewards
 from ..world.checker import CheckResult, check, token_truth
 from ..world.tasks import Task
 
-SPARSE_MODES = ("sparse", "oracle_sparse")
-ORACLE_MODES = ("oracle_sparse", "oracle_dense")
+#: the reward modes other than "an attribution method", by name; each is one decorated function
+#: ``fn(scorer, samples) -> ModeResult`` (:func:`register_reward_mode`)
+REWARD_MODES: Registry[Callable[..., "ModeResult"]] = Registry("reward mode")
+
+
+def register_reward_mode(name: str, *, oracle: bool = False):
+    """Decorator: register a reward mode. ``oracle``: the reward comes from the exact checker, so the
+    judge is asked only for the agreement log (``judge_oracles``)."""
+    return REWARD_MODES.register(name, oracle=oracle)
 
 
 def reward_modes() -> list[str]:
     """Every accepted ``--reward``: sparse, oracles, and each registered attribution method."""
-    return ["sparse", "oracle_sparse", "oracle_dense", *available_methods()]
+    return [*REWARD_MODES, *available_methods()]
 
 
 def check_reward_mode(mode: str) -> None:
     if mode not in reward_modes():
         raise G2RError(f"unknown reward mode {mode!r}; choose one of {reward_modes()}")
+
+
+def is_oracle(mode: str) -> bool:
+    return mode in REWARD_MODES and bool(REWARD_MODES.capabilities(mode)["oracle"])
 
 
 @dataclass
@@ -85,7 +101,7 @@ def oracle_dense_rewards(task: Task, res: CheckResult, offsets: Sequence[tuple[i
     """Checker score spread over the checker's truth tokens (see the module docstring). [n tokens]."""
     out = np.zeros(len(offsets))
     text = _text_positions(offsets)
-    denom = sum(max(c.weight, 0.0) for c in task.rubric)
+    denom = rubric_normaliser(c.weight for c in task.rubric)
     for c in res.criteria:
         if not c.satisfied:
             continue
@@ -110,7 +126,7 @@ class Scorer:
                  attribute_false: bool = False, batch_size: int = 32, judge_oracles: bool = True,
                  method_params: dict | None = None) -> None:
         check_reward_mode(mode)
-        if judge is None and (mode not in ORACLE_MODES or judge_oracles):
+        if judge is None and (not is_oracle(mode) or judge_oracles):
             raise G2RError(f"reward mode {mode!r} needs a judge")
         self.judge, self.mode = judge, mode
         self.tau, self.tau_mode, self.attribute_false = tau, tau_mode, attribute_false
@@ -119,75 +135,152 @@ class Scorer:
 
     @property
     def dense_method(self) -> str | None:
-        return None if self.mode in ("sparse", *ORACLE_MODES) else self.mode
+        return None if self.mode in REWARD_MODES else self.mode
+
+    @property
+    def asks_judge(self) -> bool:
+        return self.judge is not None and (not is_oracle(self.mode) or self.judge_oracles)
 
     def score(self, tasks: Sequence[Task], texts: Sequence[str], offsets: Sequence[Sequence[tuple[int, int]]],
               ids: Sequence[str] | None = None) -> Scored:
         n = len(texts)
         ids = list(ids) if ids is not None else [f"s{i}" for i in range(n)]
-        checks = [check(t, r) for t, r in zip(tasks, texts)]
-        live = [i for i in range(n) if texts[i].strip()]
-        exs = [Example(tasks[i].prompt, texts[i], [{"criterion": c.text, "weight": c.weight} for c in tasks[i].rubric],
-                       id=ids[i]) for i in live]
-        jr: list[float | None] = [None] * n
-        jv: list[list[bool] | None] = [None] * n
-        tok_r = [np.zeros(len(o)) for o in offsets]
-        secs = {"judge": 0.0, "attribution": 0.0}
-        ent, err = [], 0.0
-        ask_judge = self.judge is not None and (self.mode not in ORACLE_MODES or self.judge_oracles)
-        if ask_judge:
-            for i in range(n):
-                jr[i], jv[i] = 0.0, [False] * len(tasks[i].rubric)
-        method = self.dense_method
-        if ask_judge and exs and method is None:
-            t0 = time.perf_counter()
-            verdicts = self.judge.verdicts(exs, batch_size=self.batch_size)
-            secs["judge"] = time.perf_counter() - t0
-            for i, v in zip(live, verdicts):
-                jv[i] = [bool(c["verdict"]) for c in v]
-                jr[i] = sparse_reward([c.weight for c in tasks[i].rubric], jv[i])
-        elif exs and method is not None:
-            t0 = time.perf_counter()
-            run = attribute(self.judge, exs, [method], tau=self.tau, tau_mode=self.tau_mode,
-                            attribute_false=self.attribute_false, batch_size=self.batch_size,
-                            method_params={method: self.method_params} if self.method_params else None,
-                            progress=False)
-            wall = time.perf_counter() - t0
-            # core.attribute times the verdict share ("verdicts") apart from the forward + backward the
-            # gradient methods share ("gradient_pass"), which counts as attribution here.
-            secs["judge"] = float(run.provenance["seconds"]["verdicts"])
-            t1 = time.perf_counter()
-            for i, er in zip(live, run.examples):
-                jv[i] = [c.verdict for c in er.criteria]
-                jr[i] = float(er.sparse_reward)
-                m = er.methods[method]
-                ent += [h for h, c in zip(m.entropy, er.criteria) if c.verdict and math.isfinite(h)]
-                text_pos = _text_positions(offsets[i])
-                dst = [offsets[i][p] for p in text_pos]
-                if dst:
-                    proj = project_rewards(m.rewards, er.offsets, dst)
-                    tok_r[i][text_pos] = proj
-                else:
-                    tok_r[i] = _last_token(len(offsets[i]), jr[i])
-                err = max(err, abs(float(tok_r[i].sum()) - jr[i]))
-            secs["attribution"] = wall - secs["judge"] + (time.perf_counter() - t1)
-        if self.mode == "sparse" or method is not None:
-            rewards = [float(x) if x is not None else 0.0 for x in jr]
-            if method is None:
-                tok_r = [_last_token(len(o), r) for o, r in zip(offsets, rewards)]
-        elif self.mode == "oracle_sparse":
-            rewards = [c.score for c in checks]
-            tok_r = [_last_token(len(o), r) for o, r in zip(offsets, rewards)]
-        else:  # oracle_dense
-            rewards = [c.score for c in checks]
-            tok_r = [oracle_dense_rewards(t, c, o) if len(o) else np.zeros(0)
-                     for t, c, o in zip(tasks, checks, offsets)]
+        samples = Samples(list(tasks), list(texts), list(offsets), ids, [check(t, r) for t, r in zip(tasks, texts)])
+        fn = REWARD_MODES.get(self.mode) if self.dense_method is None else attribution_mode
+        res = fn(self, samples)
+        err = res.conservation_error
         for i in range(n):
-            if len(offsets[i]) == 0 and rewards[i] != 0:
+            if len(offsets[i]) == 0 and res.rewards[i] != 0:
                 raise G2RError("a sample with no tokens cannot carry a reward")
-            err = max(err, abs(float(tok_r[i].sum()) - rewards[i]))
-        return Scored(rewards, tok_r, jr, jv, checks,
-                      float(np.mean(ent)) if ent else math.nan, err, secs)
+            err = max(err, abs(float(res.token_rewards[i].sum()) - res.rewards[i]))
+        return Scored(res.rewards, res.token_rewards, res.judge_rewards, res.judge_verdicts, samples.checks,
+                      res.alpha_entropy, err, res.seconds)
+
+
+# ------------------------------------------------------------------------------------ reward modes
+
+@dataclass
+class Samples:
+    """What a reward mode sees: the batch's tasks, response texts, policy-token offsets, ids and the
+    exact checker's results."""
+
+    tasks: list[Task]
+    texts: list[str]
+    offsets: list[Sequence[tuple[int, int]]]
+    ids: list[str]
+    checks: list[CheckResult]
+
+    @property
+    def live(self) -> list[int]:
+        """Indices of the non-empty responses (the only ones shown to the judge)."""
+        return [i for i, t in enumerate(self.texts) if t.strip()]
+
+    def examples(self) -> list[Example]:
+        return [Example(self.tasks[i].prompt, self.texts[i],
+                        [{"criterion": c.text, "weight": c.weight} for c in self.tasks[i].rubric], id=self.ids[i])
+                for i in self.live]
+
+
+@dataclass
+class ModeResult:
+    """What a reward mode returns (see :class:`Scored` for the fields)."""
+
+    rewards: list[float]
+    token_rewards: list[np.ndarray]
+    judge_rewards: list[float | None]
+    judge_verdicts: list[list[bool] | None]
+    alpha_entropy: float = math.nan
+    conservation_error: float = 0.0
+    seconds: dict[str, float] = field(default_factory=lambda: {"judge": 0.0, "attribution": 0.0})
+
+
+def _judge_defaults(scorer: Scorer, s: Samples) -> tuple[list[float | None], list[list[bool] | None]]:
+    """``(judge rewards, verdicts)`` before judging: 0 / all False when the judge is asked (what an
+    empty response keeps), None when it is not."""
+    n = len(s.texts)
+    if not scorer.asks_judge:
+        return [None] * n, [None] * n
+    return [0.0] * n, [[False] * len(t.rubric) for t in s.tasks]
+
+
+def _judge_verdicts(scorer: Scorer, s: Samples) -> tuple[list[float | None], list[list[bool] | None], float]:
+    """The judge's verdicts and rubric reward of every live sample (no attribution), and the seconds."""
+    jr, jv = _judge_defaults(scorer, s)
+    exs = s.examples()
+    if not (scorer.asks_judge and exs):
+        return jr, jv, 0.0
+    t0 = time.perf_counter()
+    verdicts = scorer.judge.verdicts(exs, batch_size=scorer.batch_size)
+    secs = time.perf_counter() - t0
+    for i, v in zip(s.live, verdicts):
+        jv[i] = [bool(c["verdict"]) for c in v]
+        jr[i] = sparse_reward([c.weight for c in s.tasks[i].rubric], jv[i])
+    return jr, jv, secs
+
+
+def _on_last_token(s: Samples, rewards: list[float], judged: tuple) -> ModeResult:
+    jr, jv, secs = judged
+    return ModeResult(rewards, [_last_token(len(o), r) for o, r in zip(s.offsets, rewards)], jr, jv,
+                      seconds={"judge": secs, "attribution": 0.0})
+
+
+@register_reward_mode("sparse")
+def sparse_mode(scorer: Scorer, s: Samples) -> ModeResult:
+    """The judge's rubric reward, all on the last valid token."""
+    judged = _judge_verdicts(scorer, s)
+    return _on_last_token(s, [float(x) if x is not None else 0.0 for x in judged[0]], judged)
+
+
+@register_reward_mode("oracle_sparse", oracle=True)
+def oracle_sparse_mode(scorer: Scorer, s: Samples) -> ModeResult:
+    """The exact checker's score, all on the last valid token."""
+    return _on_last_token(s, [c.score for c in s.checks], _judge_verdicts(scorer, s))
+
+
+@register_reward_mode("oracle_dense", oracle=True)
+def oracle_dense_mode(scorer: Scorer, s: Samples) -> ModeResult:
+    """The exact checker's score, spread over the checker's truth tokens."""
+    jr, jv, secs = _judge_verdicts(scorer, s)
+    rewards = [c.score for c in s.checks]
+    tok_r = [oracle_dense_rewards(t, c, o) if len(o) else np.zeros(0) for t, c, o in zip(s.tasks, s.checks, s.offsets)]
+    return ModeResult(rewards, tok_r, jr, jv, seconds={"judge": secs, "attribution": 0.0})
+
+
+def attribution_mode(scorer: Scorer, s: Samples) -> ModeResult:
+    """Every attribution method: the judge's rubric reward redistributed by :func:`g2r_lens.attribute`
+    and projected onto the policy's tokens."""
+    method = scorer.mode
+    jr, jv = _judge_defaults(scorer, s)
+    tok_r = [np.zeros(len(o)) for o in s.offsets]
+    secs = {"judge": 0.0, "attribution": 0.0}
+    ent, err = [], 0.0
+    exs = s.examples()
+    if exs:
+        t0 = time.perf_counter()
+        run = attribute(scorer.judge, exs, [method], tau=scorer.tau, tau_mode=scorer.tau_mode,
+                        attribute_false=scorer.attribute_false, batch_size=scorer.batch_size,
+                        method_params={method: scorer.method_params} if scorer.method_params else None,
+                        progress=False)
+        wall = time.perf_counter() - t0
+        # core.attribute times the verdict share ("verdicts") apart from the forward + backward the
+        # gradient methods share ("gradient_pass"), which counts as attribution here.
+        secs["judge"] = float(run.provenance["seconds"]["verdicts"])
+        t1 = time.perf_counter()
+        for i, er in zip(s.live, run.examples):
+            jv[i] = [c.verdict for c in er.criteria]
+            jr[i] = float(er.sparse_reward)
+            m = er.methods[method]
+            ent += [h for h, c in zip(m.entropy, er.criteria) if c.verdict and math.isfinite(h)]
+            text_pos = _text_positions(s.offsets[i])
+            dst = [s.offsets[i][p] for p in text_pos]
+            if dst:
+                tok_r[i][text_pos] = project_rewards(m.rewards, er.offsets, dst)
+            else:
+                tok_r[i] = _last_token(len(s.offsets[i]), jr[i])
+            err = max(err, abs(float(tok_r[i].sum()) - jr[i]))
+        secs["attribution"] = wall - secs["judge"] + (time.perf_counter() - t1)
+    rewards = [float(x) if x is not None else 0.0 for x in jr]
+    return ModeResult(rewards, tok_r, jr, jv, float(np.mean(ent)) if ent else math.nan, err, secs)
 
 
 def agreement(scored: Scored) -> float:

@@ -49,7 +49,7 @@ import random
 import shutil
 import time
 import zlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -58,104 +58,15 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import G2RError
-from ..rewards import TAU_MODES
-from .advantages import compute_advantages, get_estimator, position_correlation, zero_std_fraction
+from ..io import atomic_path, atomic_write, clean_json
+from ..runtime import resolve_device
+from .advantages import compute_advantages, position_correlation, zero_std_fraction
+from .config import EVAL_MODES, JUDGES, TrainConfig  # noqa: F401 - kept importable from here
+from .losses import get_policy_loss
 from .rollout import Rollout, rollout, token_logprobs
 from .runfolder import (CHECKPOINT, CHECKPOINT_DIR, CONFIG, EVALS, METRICS, POLICY_DIR, RUN_FILES, SAMPLES,
                         JsonlWriter, read_jsonl)  # noqa: F401 - read_jsonl: kept importable from here
-from .scoring import Scorer, agreement, check_reward_mode, credit_on_truth
-
-JUDGES = ("self", "external")
-EVAL_MODES = ("sampled", "greedy")
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a run (saved as ``config.json``; resuming requires the same config)."""
-
-    reward: str = "grad_x_input"  # sparse | oracle_sparse | oracle_dense | an attribution method
-    estimator: str = "grad2reward"  # sparse | grad2reward | additive | per_position
-    judge: str = "self"  # self (frozen initial policy) | external
-    world: str | None = None  # world folder (policy/, judge/, tasks/); None: the bundled one
-    tasks: str | None = None  # task folder (train.jsonl, test.jsonl); None: <world>/tasks
-    seed: int = 0
-    steps: int = 100
-    prompts_per_step: int = 8
-    group_size: int = 8
-    lr: float = 2e-4
-    kl: float = 0.0  # coefficient of the k3 KL penalty to the initial policy (logged either way)
-    tau: float = 1.0
-    tau_mode: str = "relative"
-    attribute_false: bool = False
-    lam: float = 0.5  # weight of the dense term of the additive estimator
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_new_tokens: int = 96
-    clip_eps: float = 0.2
-    ppo_epochs: int = 1
-    minibatch_size: int = 0  # sequences per backward pass (0: the whole batch); gradients accumulate
-    grad_clip: float = 1.0
-    weight_decay: float = 0.0
-    eval_every: int = 10
-    eval_prompts: int = 64
-    eval_samples: int = 1
-    eval_mode: str = "sampled"
-    samples_every: int = 10
-    samples_groups: int = 2
-    checkpoint_every: int = 10
-    attr_batch_size: int = 32
-    judge_oracles: bool = True  # also ask the judge in the oracle modes (for the agreement log)
-    device: str = "auto"
-    judge_dtype: str = "float32"  # bf16 grad x input gave all-NaN scores on an H100 (see the report); tiny judges cost nothing in fp32
-    save_policy: bool = True
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise G2RError(f"unknown config keys {unknown}")
-        return cls(**d)
-
-    def validate(self) -> None:
-        check_reward_mode(self.reward)
-        get_estimator(self.estimator)
-        if self.judge not in JUDGES:
-            raise G2RError(f"unknown judge {self.judge!r}; choose one of {list(JUDGES)}")
-        if self.group_size < 2:
-            raise G2RError(f"group_size must be at least 2 (got {self.group_size}): a group needs two samples "
-                           "of a prompt to have a baseline")
-        for name in ("steps", "prompts_per_step", "max_new_tokens", "ppo_epochs"):
-            if getattr(self, name) < 1:
-                raise G2RError(f"{name} must be at least 1 (got {getattr(self, name)})")
-        for name in ("eval_every", "eval_prompts", "eval_samples", "samples_every", "samples_groups",
-                     "checkpoint_every", "minibatch_size"):
-            if getattr(self, name) < 0:
-                raise G2RError(f"{name} must be >= 0 (got {getattr(self, name)})")
-        if self.attr_batch_size < 1:
-            raise G2RError("attr_batch_size must be at least 1")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise G2RError(f"lr must be a positive number (got {self.lr})")
-        if not (self.kl >= 0 and math.isfinite(self.kl)):
-            raise G2RError(f"kl must be >= 0 (got {self.kl})")
-        if not (self.tau > 0 and math.isfinite(self.tau)):
-            raise G2RError(f"tau must be positive (got {self.tau})")
-        if self.tau_mode not in TAU_MODES:
-            raise G2RError(f"tau_mode must be one of {list(TAU_MODES)} (got {self.tau_mode!r})")
-        if not self.temperature > 0:
-            raise G2RError(f"temperature must be positive (got {self.temperature})")
-        if not 0 < self.top_p <= 1:
-            raise G2RError(f"top_p must be in (0, 1] (got {self.top_p})")
-        if not 0 < self.clip_eps < 1:
-            raise G2RError(f"clip_eps must be in (0, 1) (got {self.clip_eps})")
-        if self.eval_mode not in EVAL_MODES:
-            raise G2RError(f"eval_mode must be one of {list(EVAL_MODES)} (got {self.eval_mode!r})")
-        if not math.isfinite(self.lam):
-            raise G2RError("lam must be finite")
-
-    def estimator_params(self) -> dict[str, float]:
-        return {"lam": self.lam} if self.estimator == "additive" else {}
-
+from .scoring import Scorer, agreement, credit_on_truth
 
 # ----------------------------------------------------------------------------------------- helpers
 
@@ -164,31 +75,7 @@ def seed_for(*parts: Any) -> int:
     return zlib.crc32("\x1f".join(map(str, parts)).encode()) & 0x7FFFFFFF
 
 
-def _device(name: str) -> torch.device:
-    if name in ("auto", None):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, np.integer)):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+_jsonable = clean_json  # the old private name, kept for callers that still import it
 
 
 @dataclass
@@ -228,16 +115,20 @@ def load_world(cfg: TrainConfig) -> World:
 class Trainer:
     """Owns the models, the optimizer and the run folder. ``Trainer(cfg, out).train()``."""
 
+    #: the registered policy loss of the update (:mod:`g2r_lens.rl.losses`)
+    policy_loss_name = "ppo_clip"
+
     def __init__(self, cfg: TrainConfig, out: str | Path, *, overwrite: bool = False, progress: bool = True) -> None:
         cfg.validate()
         self.cfg, self.out, self.progress = cfg, Path(out), progress
+        self.policy_loss = get_policy_loss(self.policy_loss_name)
         self.world = load_world(cfg)
         self._prepare_folder(overwrite)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from ..world.bundle import load_judge
 
-        self.device = _device(cfg.device)
+        self.device = resolve_device(cfg.device)
         self.tok = AutoTokenizer.from_pretrained(self.world.policy_dir)
         torch.manual_seed(cfg.seed)
         self.policy = AutoModelForCausalLM.from_pretrained(self.world.policy_dir, dtype=torch.float32).to(self.device)
@@ -276,7 +167,7 @@ class Trainer:
             if diff:
                 raise G2RError(f"{out} holds a run with another config ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
                                "resume it with the same settings, or use --overwrite / another --out")
-        _atomic_write(conf, json.dumps(asdict(cfg), indent=1).encode())
+        atomic_write(conf, json.dumps(asdict(cfg), indent=1))
 
     def _ckpt_path(self) -> Path:
         return self.out / CHECKPOINT
@@ -309,11 +200,8 @@ class Trainer:
             "files": {"metrics": self.metrics.size(), "eval": self.evals.size(), "samples": self.samples.size()},
             "config": asdict(self.cfg),
         }
-        path = self._ckpt_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        with atomic_path(self._ckpt_path()) as tmp:
+            torch.save(state, tmp)
 
     def save_policy(self) -> Path:
         dst = self.out / POLICY_DIR
@@ -364,20 +252,20 @@ class Trainer:
                 lp, ent = token_logprobs(self.policy, ro, cfg.temperature, with_entropy=True, rows=c)
                 m = mask[c].float()
                 old = lp.detach() if old_lp is None else old_lp[c]
-                ratio = torch.exp(lp - old)
-                a = adv[c]
-                pg = -torch.minimum(ratio * a, ratio.clamp(1 - cfg.clip_eps, 1 + cfg.clip_eps) * a)
+                # token-mean over the whole batch (n_tok), so the minibatch gradients add up
+                pg_loss, pg = self.policy_loss(lp, old, adv[c], m, cfg.clip_eps, n_tokens=n_tok)
                 d = ref_lp[c] - lp
                 k3 = torch.exp(d) - d - 1  # unbiased, non-negative estimate of KL(π || π_ref)
-                loss = ((pg + cfg.kl * k3) * m).sum() / n_tok  # token-mean over the whole batch
+                kl = (k3 * m).sum() / n_tok
+                loss = pg_loss + cfg.kl * kl
                 loss.backward()
                 with torch.no_grad():
                     ep["loss"] += float(loss)
-                    ep["pg_loss"] += float((pg * m).sum() / n_tok)
-                    ep["kl"] += float((k3 * m).sum() / n_tok)
+                    ep["pg_loss"] += pg["pg_loss"]
+                    ep["kl"] += float(kl)
                     ep["kl_k1"] += float((-d * m).sum() / n_tok)
                     ep["entropy"] += float((ent * m).sum() / n_tok)
-                    ep["clip_frac"] += float((((ratio - 1).abs() > cfg.clip_eps).float() * m).sum() / n_tok)
+                    ep["clip_frac"] += pg["clip_frac"]
             gn = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
             ep["grad_norm"] = float(gn)
             self.opt.step()
@@ -526,7 +414,7 @@ class Trainer:
         if self.step == cfg.steps and cfg.save_policy:
             self.save_policy()
         summary = {"step": self.step, "last": row, "eval": ev}
-        _atomic_write(self.out / "summary.json", json.dumps(_jsonable(summary), indent=1).encode())
+        atomic_write(self.out / "summary.json", json.dumps(clean_json(summary), indent=1))
         return summary
 
 

@@ -64,7 +64,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..errors import WorldError
+from ..errors import RubricError, WorldError
+from ..examples import rubric_normaliser
 from ..spans import token_mask_for_char_spans
 from .schema import Criterion, Task
 from .vocab import GREETINGS, NAMES, PEOPLE_NOUNS, WEEKDAYS
@@ -312,11 +313,13 @@ def _check_one(c: Criterion, text: str, sents: list[Sentence]) -> tuple[bool, li
     raise WorldError(f"unknown check {chk!r}")
 
 
-# ISSUE-8 (rubric normaliser): the checker's only use of sum_k max(w_k, 0). The engine gets one
-# shared rubric normaliser in the issue-8 merge; switch this call site to it then. Keep the
-# checker's convention: a rubric without a positive weight scores 0.0 (the engine raises).
+# The checker's only use of the shared rubric normaliser sum_k max(w_k, 0). Its convention: a rubric
+# without a positive weight scores 0.0 (the engine raises RubricError).
 def _rubric_norm(weights: Sequence[float]) -> float:
-    return sum(max(w, 0.0) for w in weights)
+    try:
+        return rubric_normaliser(weights)
+    except RubricError:
+        return 0.0
 
 
 def check(task: Task | Mapping[str, Any], response: str) -> CheckResult:

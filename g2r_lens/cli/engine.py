@@ -1,4 +1,4 @@
-"""The ``g2r`` command.
+"""``g2r attribute``, ``g2r methods``, ``g2r demo`` and ``g2r app``: the engine's commands.
 
     g2r attribute --model PATH --examples data.jsonl --methods grad_x_input,integrated_gradients --out out/
     g2r attribute --model PATH --prompt "..." --response "..." --rubric '[{"criterion": "...", "weight": 1}]'
@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import G2RError
+from ..errors import G2RError
+from ..runtime import offline_env
 
 
 def _parse_value(v: str) -> Any:
@@ -38,8 +39,64 @@ def _method_params(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def check_out_dir(out: Path) -> None:
+    """``--out`` must be a folder (existing or creatable): refuse a file, or a file on its way."""
+    for p in [out, *out.parents]:
+        if p.exists():
+            if not p.is_dir():
+                raise G2RError(f"--out {str(out)!r}: {str(p)!r} is a file, not a folder")
+            if not os.access(p, os.W_OK):
+                raise G2RError(f"--out {str(out)!r}: the folder {str(p)!r} is not writable")
+            return
+
+
+def preflight_attribute(args: argparse.Namespace, examples: Sequence[Any], methods: Sequence[str]) -> dict:
+    """Validate everything ``g2r attribute`` was given, before the model loads; returns the method
+    parameters. Raises a :class:`G2RError` (one line) on the first mistake."""
+    from ..attribution import get_method
+    from ..params import validate_method_params, validate_run_args
+
+    if not methods:
+        raise G2RError("--methods names no method")
+    method_params = _method_params(args.param)
+    validate_run_args(batch_size=args.batch_size, tau=args.tau, tau_mode=args.tau_mode, seed=args.seed,
+                      attribute_false=args.attribute_false, method_params=method_params)
+    for name in method_params:
+        if name not in methods:
+            get_method(name)
+            raise G2RError(f"--param for {name!r}, which is not among --methods {','.join(methods)}")
+    for name in methods:
+        spec = get_method(name)
+        validate_method_params(None, name, spec.resolve_params(method_params.get(name)), spec.defaults)
+    for ex in examples:
+        try:
+            ex.validate()
+        except G2RError as e:
+            where = f"{args.examples}: " if args.examples else ""
+            raise type(e)(f"{where}{e}") from None
+    check_out_dir(Path(args.out))
+    model = Path(os.path.expanduser(args.model))
+    if model.exists() and not model.is_dir():
+        raise G2RError(f"--model {args.model!r} is a file; give the model folder")
+    return method_params
+
+
+def quiet_loaders() -> None:
+    """No progress bars or loader chatter from transformers / huggingface_hub (``--quiet``)."""
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:  # pragma: no cover
+        pass
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def write_outputs(run, out: Path, methods: Sequence[str]) -> dict[str, Path]:
-    from .render import report_html
+    from ..render import report_html
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": run.save_json(out / "attributions.json"),
@@ -74,9 +131,9 @@ def print_summary(run, method: str, k: int = 3, file=None, examples=None) -> Non
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
-    from .core import attribute
-    from .examples import Example, load_examples
-    from .judge import Judge, JudgeTemplate
+    from ..core import attribute
+    from ..examples import Example, load_examples
+    from ..judge import Judge, JudgeTemplate
 
     if args.examples:
         examples = load_examples(args.examples)
@@ -95,11 +152,15 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     words = tuple(w.strip() for w in args.verdict_words.split(","))
     if len(words) != 2:
         raise G2RError("--verdict-words takes two comma-separated words, e.g. True,False")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    # every user mistake is found here, before any model work (g2r_lens.params: the API's checks)
+    method_params = preflight_attribute(args, examples, methods)
+    if args.quiet:
+        quiet_loaders()
     template = JudgeTemplate(verdict_words=words)
     judge = Judge.from_pretrained(args.model, template, device=args.device, dtype=args.dtype,
                                   trust_remote_code=args.trust_remote_code, truncation=args.truncation)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    run = attribute(judge, examples, methods, method_params=_method_params(args.param), tau=args.tau,
+    run = attribute(judge, examples, methods, method_params=method_params, tau=args.tau,
                     tau_mode=args.tau_mode, attribute_false=args.attribute_false, batch_size=args.batch_size,
                     seed=args.seed, progress=not args.quiet)
     paths = write_outputs(run, Path(args.out), methods)
@@ -109,7 +170,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from .attribution import REGISTRY
+    from ..attribution import REGISTRY
 
     for name in sorted(REGISTRY):
         s = REGISTRY[name]
@@ -120,8 +181,8 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job: attribute a handful of bundled test examples with the main methods."""
-    from .core import attribute
-    from .world.bundle import have_models, load_judge, world_examples
+    from ..core import attribute
+    from ..world.bundle import have_models, load_judge, world_examples
 
     methods = ["grad_x_input", "integrated_gradients", "leave_one_out", "attention_last"]
     if have_models():
@@ -131,7 +192,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"g2r demo: the bundled {which} on {len(examples)} test examples of the bundled world",
               file=sys.stderr)
     else:
-        from .testing import DEMO_EXAMPLES, tiny_judge
+        from ..testing import DEMO_EXAMPLES, tiny_judge
 
         print("g2r demo: no bundled checkpoints found (rebuild with `g2r world build`); using a tiny judge with "
               "random weights, so its verdicts are meaningless.", file=sys.stderr)
@@ -147,7 +208,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def app_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The ``streamlit run`` command line and environment of ``g2r app``."""
-    app = Path(__file__).resolve().parent.parent / "app" / "app.py"
+    app = Path(__file__).resolve().parents[2] / "app" / "app.py"
     if not app.exists():
         raise G2RError(f"the explorer is not at {app}; `g2r app` runs from a source checkout (pip install -e .)")
     try:
@@ -158,8 +219,7 @@ def app_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
            "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "minimal"]
     env = dict(os.environ, G2R_RUNS_ROOT=str(Path(args.runs_root).expanduser().resolve()))
-    for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        env.setdefault(k, "1")
+    offline_env(env)
     return cmd, env
 
 
@@ -172,10 +232,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env=env)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="g2r", description="g2r_lens: dense token rewards from LLM-judge verdicts")
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """``g2r attribute``, ``g2r methods``, ``g2r demo`` and ``g2r app``."""
     a = sub.add_parser("attribute", help="judge, attribute and write dense rewards for examples")
     a.add_argument("--model", required=True, help="judge model: a local folder (or a hub id where online)")
     a.add_argument("--examples", help="JSONL file: one {prompt, response, rubric:[{criterion, weight}]} per line")
@@ -217,28 +275,3 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--port", type=int, default=8501)
     ap.add_argument("--runs-root", default="runs", help="the only folder the Runs page reads run folders from")
     ap.set_defaults(fn=cmd_app)
-
-    from .world.cli import add_parser as add_world_parser
-
-    add_world_parser(sub)
-    from .rl.cli import add_parser as add_rl_parser
-
-    add_rl_parser(sub)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except G2RError as e:
-        print(f"g2r: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("g2r: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

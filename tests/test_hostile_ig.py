@@ -1,0 +1,64 @@
+"""Issue 12, item 7: integrated gradients warns when it has not converged, and offers remedies."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from g2r_lens import Example, attribute
+from g2r_lens.attribution.integrated import WARN_ABS, WARN_RELATIVE, IGCompletenessWarning, quadrature
+
+
+@pytest.mark.parametrize("n", [4, 8, 16])
+def test_baseline_nodes_are_a_valid_rule(n):
+    a, w = quadrature(n, "gausslegendre", "baseline")
+    assert np.all((a > 0) & (a < 1)) and math.isclose(w.sum(), 1.0, rel_tol=1e-12)
+    # α = u³ turns ∫ α^k dα into a polynomial of degree 3k + 2 in u: exact while 3k + 2 <= 2n - 1
+    for k in range(0, (2 * n - 3) // 3 + 1):
+        assert math.isclose(float((w * a ** k).sum()), 1 / (k + 1), rel_tol=1e-10)
+    # more nodes near the baseline than the uniform rule
+    assert (a < 0.05).sum() > (quadrature(n, "gausslegendre")[0] < 0.05).sum()
+
+
+def test_baseline_nodes_integrate_a_steep_start_better():
+    # F'(α) = 1 / (α + ε): nearly all the change at the start of the path, like the issue's judge
+    eps = 1e-3
+    exact = math.log((1 + eps) / eps)
+    err = {nodes: abs(float((w / (a + eps)).sum()) - exact) / exact
+           for nodes in ("uniform", "baseline") for a, w in [quadrature(32, "gausslegendre", nodes)]}
+    assert err["baseline"] < err["uniform"] / 10
+
+
+EX = Example("Say hi to Ana.", "Hello Ana! The park is open until 6 today, so come along.",
+             [{"criterion": "The response greets Ana.", "weight": 1}, {"criterion": "Mentions the park.", "weight": 1}],
+             id="ig")
+
+
+def _infos(run):
+    return run.examples[0].methods["integrated_gradients"].info
+
+
+def test_warning_when_completeness_error_is_large(judges):
+    judge = judges[("llama", "chat")]
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        run = attribute(judge, [EX], ["integrated_gradients"], attribute_false=True, progress=False,
+                        method_params={"integrated_gradients": {"n_steps": 1, "integration": "riemann_middle"}})
+    bad = [i for i in _infos(run) if i["ig_relative_completeness_error"] > WARN_RELATIVE
+           and i["ig_completeness_error"] > WARN_ABS]
+    warned = [r for r in rec if issubclass(r.category, IGCompletenessWarning)]
+    assert bool(bad) == bool(warned)
+    assert bad, "one midpoint step should not be converged on a random judge"
+
+
+def test_adaptive_tolerance_reaches_it(judges):
+    judge = judges[("llama", "chat")]
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        run = attribute(judge, [EX], ["integrated_gradients"], attribute_false=True, progress=False,
+                        method_params={"integrated_gradients": {"n_steps": 2, "tolerance": 1e-3, "max_steps": 128}})
+    for i in _infos(run):
+        assert i["ig_relative_completeness_error"] <= 1e-3 or i["ig_n_steps"] == 128
+    assert not [r for r in rec if issubclass(r.category, IGCompletenessWarning)] or \
+        any(i["ig_n_steps"] == 128 for i in _infos(run))

@@ -1,7 +1,10 @@
 """``attribute()``: verdicts, attribution scores and dense rewards for many examples at once.
 
-All (example, criterion) pairs are encoded, sorted by length and batched; every method runs on the
-same batches, and the gradient methods share one backward pass per batch.
+All (example, criterion) pairs are encoded, batched (examples by length, each example's criteria
+together) and run on the cached layout (:mod:`g2r_lens.prefix`): each batch's distinct prefixes once
+without gradient, then the tails. Every method runs on the same batches; the engine dispatches on
+what each method declares it needs (:data:`g2r_lens.attribution.base.NEEDS`), and the methods needing
+input gradients share one forward + backward per batch.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import __version__
-from .attribution import MethodContext, get_method
+from .attribution import MethodContext, MethodSpec, get_method
 from .errors import G2RError
 from .examples import Example, sparse_reward
 from .judge import EncodedPair, Judge, verdict_record
@@ -50,6 +53,99 @@ def _pair_seed(example_id: str, k: int) -> int:
     return zlib.crc32(f"{example_id}\x00{k}".encode())
 
 
+def _resolve_methods(judge: Judge, methods: Sequence[str] | str,
+                     method_params: Mapping[str, Mapping[str, Any]] | None, seed: int,
+                     run_args: dict[str, Any]) -> tuple[list[MethodSpec], dict[str, dict[str, Any]]]:
+    """Registered specs of the requested methods and their full, validated parameter sets."""
+    if isinstance(methods, str):
+        methods = [methods]
+    methods = list(dict.fromkeys(methods))
+    if not methods:
+        raise G2RError("no attribution method given")
+    validate_run_args(**run_args, method_params=method_params)
+    specs = [get_method(m) for m in methods]
+    method_params = dict(method_params or {})
+    for name in method_params:
+        get_method(name)
+        if name not in methods:
+            raise G2RError(f"parameters given for {name!r}, which is not among the methods {methods}")
+    params = {s.name: s.resolve_params(method_params.get(s.name)) for s in specs}
+    params = {s.name: validate_method_params(judge, s.name, params[s.name], s.defaults) for s in specs}  # params.py
+    if "random" in params and "seed" not in (method_params.get("random") or {}):
+        params["random"]["seed"] = seed
+    return specs, params
+
+
+Pair = tuple[int, int, EncodedPair]
+
+
+def _encode_pairs(judge: Judge, exs: list[Example]) -> list[Pair]:
+    """Every (example, criterion) pair, each example's criteria cut to its shortest response."""
+    pairs = [(i, k, judge.encode(ex, k)) for i, ex in enumerate(exs) for k in range(len(ex.rubric))]
+    # with truncation='response', every criterion of an example keeps the same response tokens
+    shortest: dict[int, int] = {}
+    for i, _, p in pairs:
+        shortest[i] = min(shortest.get(i, p.n_response), p.n_response)
+    return [(i, k, p.keep_response_tokens(shortest[i])) for i, k, p in pairs]
+
+
+def _batches(pairs: list[Pair], batch_size: int) -> list[list[int]]:
+    """Pair indices in batches: examples by length, each example's criteria together (so that
+    criteria sharing a prefix share its cached pass), each example's criteria by length."""
+    first_len: dict[int, int] = {}
+    for i, _, p in pairs:
+        first_len[i] = max(first_len.get(i, 0), len(p.input_ids))
+    order = sorted(range(len(pairs)), key=lambda j: (first_len[pairs[j][0]], pairs[j][0], len(pairs[j][2].input_ids)))
+    return [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+
+
+class _Collector:
+    """Verdicts, scores, per-row info and seconds, gathered batch by batch."""
+
+    def __init__(self, specs: list[MethodSpec]) -> None:
+        self.verdicts: dict[tuple[int, int], dict[str, Any]] = {}
+        # "gradient_pass": the forward + backward shared by the methods needing input gradients
+        # (their own entries hold only the cheap reductions after it)
+        self.seconds = {"verdicts": 0.0, "gradient_pass": 0.0, **{s.name: 0.0 for s in specs}}
+        self.scores: dict[str, dict[tuple[int, int], Any]] = {s.name: {} for s in specs}
+        self.infos: dict[str, dict[tuple[int, int], dict]] = {s.name: {} for s in specs}
+
+
+def _judge_batch(ctx: MethodContext, keys: list[tuple[int, int]], specs: list[MethodSpec], out: _Collector) -> None:
+    """Verdicts of one batch; its forward is the shared gradient pass when a method needs it."""
+    t0 = time.perf_counter()
+    if any(s.needs == "input_gradients" for s in specs):
+        tg = time.perf_counter()
+        ctx.input_gradients()
+        out.seconds["gradient_pass"] += time.perf_counter() - tg
+        t0 += time.perf_counter() - tg  # keep "verdicts" the verdict-only share of the time
+    for key, a, b in zip(keys, ctx.logp_true().tolist(), ctx.logp_false().tolist()):
+        out.verdicts[key] = verdict_record(a, b)
+    out.seconds["verdicts"] += time.perf_counter() - t0
+
+
+def _attribute_batch(judge: Judge, ctx: MethodContext, keys: list[tuple[int, int]], pairs: list[EncodedPair],
+                     specs: list[MethodSpec], params: dict[str, dict[str, Any]], attribute_false: bool,
+                     out: _Collector, bar: Any) -> None:
+    """Run every method on one batch. Cheap methods run on the whole batch (their pass is already
+    paid for); the others only on the rows that need them (judged True, or all with attribute_false)."""
+    keep = [n for n, key in enumerate(keys) if attribute_false or out.verdicts[key]["verdict"]]
+    sub_ctx = ctx
+    if keep and len(keep) < len(keys):
+        sub_ctx = MethodContext(judge, judge.collate([pairs[n] for n in keep]), seeds=[ctx.seeds[n] for n in keep])
+    wanted = {keys[n] for n in keep}
+    for spec in specs:
+        t0 = time.perf_counter()
+        if keep:
+            c_keys, c_ctx = (keys, ctx) if spec.cheap else ([keys[n] for n in keep], sub_ctx)
+            for key, row in zip(c_keys, spec.fn(c_ctx, **params[spec.name])):
+                if key in wanted:
+                    out.scores[spec.name][key] = row.scores.float()
+                    out.infos[spec.name][key] = row.info
+        out.seconds[spec.name] += time.perf_counter() - t0
+        bar.update(1)
+
+
 def attribute(
     judge: Judge,
     examples: Iterable[Example | Mapping[str, Any]],
@@ -76,104 +172,55 @@ def attribute(
         batch_size: (response, criterion) pairs per forward/backward batch.
         seed: seed of the ``random`` control (per-pair seeds derive from it and the example id).
     """
-    if isinstance(methods, str):
-        methods = [methods]
-    methods = list(dict.fromkeys(methods))
-    if not methods:
-        raise G2RError("no attribution method given")
-    validate_run_args(batch_size=batch_size, tau=tau, tau_mode=tau_mode, seed=seed, attribute_false=attribute_false,
-                      method_params=method_params)
-    specs = [get_method(m) for m in methods]
-    method_params = dict(method_params or {})
-    for name in method_params:
-        get_method(name)
-        if name not in methods:
-            raise G2RError(f"parameters given for {name!r}, which is not among the methods {methods}")
-    params = {s.name: s.resolve_params(method_params.get(s.name)) for s in specs}
-    params = {s.name: validate_method_params(judge, s.name, params[s.name], s.defaults) for s in specs}  # params.py
-    if "random" in params and "seed" not in (method_params.get("random") or {}):
-        params["random"]["seed"] = seed
+    specs, params = _resolve_methods(judge, methods, method_params, seed, dict(
+        batch_size=batch_size, tau=tau, tau_mode=tau_mode, seed=seed, attribute_false=attribute_false))
     exs = _as_examples(examples)
-
-    pairs: list[tuple[int, int, EncodedPair]] = [
-        (i, k, judge.encode(ex, k)) for i, ex in enumerate(exs) for k in range(len(ex.rubric))
-    ]
-    # with truncation='response', every criterion of an example keeps the same response tokens
-    shortest: dict[int, int] = {}
-    for i, _, p in pairs:
-        shortest[i] = min(shortest.get(i, p.n_response), p.n_response)
-    pairs = [(i, k, p.keep_response_tokens(shortest[i])) for i, k, p in pairs]
-    first = {i: p for i, k, p in pairs if k == 0}
-    order = sorted(range(len(pairs)), key=lambda j: len(pairs[j][2].input_ids))
-    chunks = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+    pairs = _encode_pairs(judge, exs)
+    chunks = _batches(pairs, batch_size)
+    out = _Collector(specs)
     bar = tqdm(total=len(chunks) * (1 + len(specs)), desc="g2r attribute", unit="batch", disable=not progress)
-
-    verdicts: dict[tuple[int, int], dict[str, Any]] = {}
-    # "gradient_pass": the forward + backward shared by grad_x_input / grad_l1 / grad_l2 (their own
-    # entries hold only the cheap reductions after it)
-    seconds = {"verdicts": 0.0, "gradient_pass": 0.0, **{s.name: 0.0 for s in specs}}
-    scores: dict[str, dict[tuple[int, int], Any]] = {s.name: {} for s in specs}
-    infos: dict[str, dict[tuple[int, int], dict]] = {s.name: {} for s in specs}
     for chunk in chunks:
-        t0 = time.perf_counter()
-        batch = judge.collate([pairs[j][2] for j in chunk])
-        ctx = MethodContext(judge, batch, seeds=[_pair_seed(exs[pairs[j][0]].id, pairs[j][1]) for j in chunk])
-        if any(s.family == "gradient" for s in specs):
-            # one forward + backward shared by the gradient methods; its forward also gives the verdicts
-            tg = time.perf_counter()
-            ctx.input_gradients()
-            seconds["gradient_pass"] += time.perf_counter() - tg
-            t0 += time.perf_counter() - tg  # keep "verdicts" the verdict-only share of the time
-        for j, a, b in zip(chunk, ctx.logp_true().tolist(), ctx.logp_false().tolist()):
-            verdicts[pairs[j][:2]] = verdict_record(a, b)
-        seconds["verdicts"] += time.perf_counter() - t0
+        keys = [pairs[j][:2] for j in chunk]
+        enc = [pairs[j][2] for j in chunk]
+        ctx = MethodContext(judge, judge.collate(enc), seeds=[_pair_seed(exs[i].id, k) for i, k in keys])
+        _judge_batch(ctx, keys, specs, out)
         bar.update(1)
-        keep = [n for n, j in enumerate(chunk) if attribute_false or verdicts[pairs[j][:2]]["verdict"]]
-        # Cheap methods run on the whole batch (their pass is already paid for); expensive ones
-        # (integrated gradients, attention, leave-one-out) only on the pairs that need them.
-        sub_chunk, sub_ctx = chunk, ctx
-        if keep and len(keep) < len(chunk):
-            sub_chunk = [chunk[n] for n in keep]
-            sub_ctx = MethodContext(judge, judge.collate([pairs[j][2] for j in sub_chunk]),
-                                    seeds=[ctx.seeds[n] for n in keep])
-        wanted = {pairs[chunk[n]][:2] for n in keep}
-        for spec in specs:
-            t0 = time.perf_counter()
-            if keep:
-                full = spec.family in ("gradient", "control")
-                c, cc = (chunk, ctx) if full else (sub_chunk, sub_ctx)
-                for j, row in zip(c, spec.fn(cc, **params[spec.name])):
-                    if pairs[j][:2] in wanted:
-                        scores[spec.name][pairs[j][:2]] = row.scores.float()
-                        infos[spec.name][pairs[j][:2]] = row.info
-            seconds[spec.name] += time.perf_counter() - t0
-            bar.update(1)
+        _attribute_batch(judge, ctx, keys, enc, specs, params, attribute_false, out, bar)
     bar.close()
+    first = {i: p for i, k, p in pairs if k == 0}
+    results = [_example_result(i, ex, first[i], specs, params, out, tau, tau_mode) for i, ex in enumerate(exs)]
+    return AttributionRun(_provenance(judge, params, tau, tau_mode, attribute_false, batch_size, seed,
+                                      out.seconds), results)
 
-    results = []
-    for i, ex in enumerate(exs):
-        p0 = first[i]
-        crit = [CriterionResult(c.text, c.weight, verdicts[(i, k)]["p_true"], verdicts[(i, k)]["p_false"],
-                                verdicts[(i, k)]["logp_true"], verdicts[(i, k)]["verdict"])
-                for k, c in enumerate(ex.rubric)]
-        z = [c.verdict for c in crit]
-        w = [c.weight for c in ex.rubric]
-        mres = {}
-        for spec in specs:
-            s = [scores[spec.name].get((i, k)) for k in range(len(ex.rubric))]
-            d = dense_rewards(s, w, z, tau=tau, tau_mode=tau_mode, n_tokens=p0.n_response, method=spec.name)
-            mres[spec.name] = MethodResult(
-                name=spec.name, params=params[spec.name],
-                scores=[x.tolist() if x is not None else None for x in s],
-                alphas=[d.alphas[k].tolist() if s[k] is not None else None for k in range(len(s))],
-                rewards=d.rewards.tolist(), taus=d.taus, entropy=d.entropy,
-                info=[infos[spec.name].get((i, k), {}) for k in range(len(s))])
-        results.append(ExampleResult(
-            id=ex.id, prompt=ex.prompt, response=ex.response, tokens=p0.response_tokens,
-            offsets=p0.response_offsets, criteria=crit, sparse_reward=sparse_reward(w, z), methods=mres,
-            truncated_tokens=p0.truncated_tokens))
 
-    provenance = {
+def _example_result(i: int, ex: Example, p0: EncodedPair, specs: list[MethodSpec], params: dict[str, dict[str, Any]],
+                    out: _Collector, tau: float, tau_mode: str) -> ExampleResult:
+    """One example's verdicts, scores and dense rewards."""
+    verdicts = out.verdicts
+    crit = [CriterionResult(c.text, c.weight, verdicts[(i, k)]["p_true"], verdicts[(i, k)]["p_false"],
+                            verdicts[(i, k)]["logp_true"], verdicts[(i, k)]["verdict"])
+            for k, c in enumerate(ex.rubric)]
+    z = [c.verdict for c in crit]
+    w = [c.weight for c in ex.rubric]
+    mres = {}
+    for spec in specs:
+        s = [out.scores[spec.name].get((i, k)) for k in range(len(ex.rubric))]
+        d = dense_rewards(s, w, z, tau=tau, tau_mode=tau_mode, n_tokens=p0.n_response, method=spec.name)
+        mres[spec.name] = MethodResult(
+            name=spec.name, params=params[spec.name],
+            scores=[x.tolist() if x is not None else None for x in s],
+            alphas=[d.alphas[k].tolist() if s[k] is not None else None for k in range(len(s))],
+            rewards=d.rewards.tolist(), taus=d.taus, entropy=d.entropy,
+            info=[out.infos[spec.name].get((i, k), {}) for k in range(len(s))])
+    return ExampleResult(
+        id=ex.id, prompt=ex.prompt, response=ex.response, tokens=p0.response_tokens,
+        offsets=p0.response_offsets, criteria=crit, sparse_reward=sparse_reward(w, z), methods=mres,
+        truncated_tokens=p0.truncated_tokens)
+
+
+def _provenance(judge: Judge, params: dict[str, dict[str, Any]], tau: float, tau_mode: str, attribute_false: bool,
+                batch_size: int, seed: int, seconds: dict[str, float]) -> dict[str, Any]:
+    return {
         "model": judge.name,
         "model_class": type(judge.model).__name__,
         "template_hash": judge.template.digest(),
@@ -194,4 +241,3 @@ def attribute(
         "python": platform.python_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    return AttributionRun(provenance, results)

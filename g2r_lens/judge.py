@@ -40,6 +40,7 @@ from .errors import (
 )
 from .examples import Criterion, Example
 from . import tokenize as _tk
+from .prefix import KV, Split, prefix_cache, run_prefix, split_layout
 
 _PLACEHOLDER = "\u241fG2R_RESPONSE_PLACEHOLDER\u241f"
 # the prompt and the criterion are user text too: rendered as placeholders, tokenized as plain text
@@ -118,6 +119,7 @@ class Batch:
     verdict_pos: torch.Tensor  # [B]
     resp_slices: list[tuple[int, int]]  # response token span of each row, in padded coordinates
     pairs: list[EncodedPair] = field(default_factory=list)
+    split: Split | None = None  # the cached layout (prefix / tail), see :mod:`g2r_lens.prefix`
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -184,9 +186,12 @@ class Judge:
             # checkpointed layers alone, so dropout and every other submodule stay in eval mode.
             from transformers.modeling_layers import GradientCheckpointingLayer
 
+            # The prefix cache is read-only (g2r_lens.prefix), so a recomputed layer reads the same
+            # keys/values: the layers may keep it under checkpointing.
             for mod in self.model.modules():
                 if isinstance(mod, GradientCheckpointingLayer):
                     mod.training = True
+                    mod._can_checkpoint_with_cache = True
         self.tokenizer = tokenizer
         self.template = template or JudgeTemplate()
         self.name = name or getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
@@ -421,11 +426,66 @@ class Judge:
             vpos.append(off + n - 1)
             slices.append((off + p.resp_start, off + p.resp_end))
         dev = self.device
-        return Batch(ids.to(dev), mask.to(dev), pos.to(dev), torch.tensor(vpos, device=dev), slices, list(pairs))
+        return Batch(ids.to(dev), mask.to(dev), pos.to(dev), torch.tensor(vpos, device=dev), slices, list(pairs),
+                     split_layout(pairs, self.pad_id, side, dev))
 
     # ------------------------------------------------------------------ forward
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.model.get_input_embeddings()(input_ids)
+
+    def _base(self) -> torch.nn.Module:
+        return self.model.get_decoder() if hasattr(self.model, "get_decoder") else self.model.base_model
+
+    def _verdict_head(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``log p(True), log p(False)`` in float32 from the verdict positions' hidden states ``[B, d]``."""
+        logits = self.model.get_output_embeddings()(h).float()
+        cfg = getattr(self.model, "config", None)
+        scale = getattr(cfg, "logit_scale", None)
+        if isinstance(scale, (int, float)):
+            logits = logits * scale
+        cap = getattr(cfg, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        logp = torch.log_softmax(logits, dim=-1)
+        return logp[:, self.true_id], logp[:, self.false_id]
+
+    def prefix_kv(self, batch: Batch) -> KV | None:
+        """Keys/values of the batch's distinct prefixes (the tokens before the response), no grad."""
+        return run_prefix(self._base(), batch.split)
+
+    def tail_logprobs(
+        self,
+        batch: Batch,
+        tail_embeds: torch.Tensor | None = None,
+        *,
+        rows: torch.Tensor | None = None,
+        kv: KV | None | str = "compute",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(log p(True), log p(False))`` of ``rows`` (default: all) from their tail embeddings.
+
+        ``tail_embeds`` ``[len(rows), T, d]`` are the input embeddings of the tail
+        (``batch.split.ids[rows]``: the response and what follows it); the prefix enters as its cached
+        keys/values ``kv`` (from :meth:`prefix_kv`; computed here when not given). This is the engine's
+        one forward path; differentiating it w.r.t. ``tail_embeds`` gives the response gradients.
+        """
+        sp = batch.split
+        if rows is None:
+            rows = torch.arange(len(sp), device=sp.ids.device)
+        if isinstance(kv, str):
+            kv = self.prefix_kv(batch)
+        if tail_embeds is None:
+            tail_embeds = self.embed(sp.ids[rows])
+        prow = sp.prefix_row[rows]
+        out = self._base()(
+            inputs_embeds=tail_embeds,
+            attention_mask=torch.cat([sp.prefix_mask[prow], sp.mask[rows]], dim=1),
+            position_ids=sp.pos[rows],
+            cache=prefix_cache(kv, prow),
+            use_cache=kv is not None,
+        )
+        hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
+        h = hidden[torch.arange(hidden.shape[0], device=hidden.device), sp.verdict_pos[rows]]
+        return self._verdict_head(h)
 
     def verdict_logprobs(
         self,
@@ -436,12 +496,16 @@ class Judge:
     ) -> tuple[torch.Tensor, torch.Tensor, Any]:
         """``(log p(True), log p(False), attentions)`` at the verdict position of each row, in float32.
 
-        The LM head is applied to the verdict position only.
+        Without ``inputs_embeds`` and attentions this is the cached path (:meth:`tail_logprobs`).
+        With full-sequence ``inputs_embeds`` or ``output_attentions`` the whole sequence runs in one
+        pass (the uncached reference, and what the attention methods read). The LM head is applied
+        to the verdict position only.
         """
+        if inputs_embeds is None and not output_attentions and batch.split is not None:
+            return (*self.tail_logprobs(batch), None)
         if inputs_embeds is None:
             inputs_embeds = self.embed(batch.input_ids)
-        base = self.model.get_decoder() if hasattr(self.model, "get_decoder") else self.model.base_model
-        out = base(
+        out = self._base()(
             inputs_embeds=inputs_embeds,
             attention_mask=batch.attention_mask,
             position_ids=batch.position_ids,
@@ -450,17 +514,8 @@ class Judge:
         )
         hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
         rows = torch.arange(hidden.shape[0], device=hidden.device)
-        h = hidden[rows, batch.verdict_pos]
-        logits = self.model.get_output_embeddings()(h).float()
-        cfg = getattr(self.model, "config", None)
-        scale = getattr(cfg, "logit_scale", None)
-        if isinstance(scale, (int, float)):
-            logits = logits * scale
-        cap = getattr(cfg, "final_logit_softcapping", None)
-        if cap:
-            logits = torch.tanh(logits / cap) * cap
-        logp = torch.log_softmax(logits, dim=-1)
-        return logp[:, self.true_id], logp[:, self.false_id], getattr(out, "attentions", None)
+        lt, lf = self._verdict_head(hidden[rows, batch.verdict_pos])
+        return lt, lf, getattr(out, "attentions", None)
 
     @contextlib.contextmanager
     def eager_attention(self) -> Iterator[None]:

@@ -64,6 +64,11 @@ class Registry(Mapping[str, T], Generic[T]):
 
         return deco
 
+    def remove(self, name: str) -> None:
+        """Unregister ``name`` (for tests that register a temporary object)."""
+        self.get(name)
+        del self._items[name], self._caps[name]
+
     # ------------------------------------------------------------------ lookup
 
     def get(self, name: str, default: Any = None) -> T:  # type: ignore[override]

@@ -71,7 +71,7 @@ def test_rubric_without_positive_weight(judges):
 
 
 def test_non_finite_scores_from_a_method(judges, examples):
-    @register("_nan_method", "test", "returns NaN")
+    @register("_nan_method", "nothing", "returns NaN")
     def _nan(ctx):
         return [RowScores(torch.full((e - s,), float("nan"))) for s, e in ctx.batch.resp_slices]
 
@@ -79,7 +79,7 @@ def test_non_finite_scores_from_a_method(judges, examples):
         with pytest.raises(NonFiniteScoresError, match="_nan_method"):
             attribute(judges[("gpt2", "gpt2")], examples, ["_nan_method"], attribute_false=True, progress=False)
     finally:
-        REGISTRY.pop("_nan_method")
+        REGISTRY.remove("_nan_method")
 
 
 def test_unknown_method_and_parameter(judges, examples):

@@ -8,12 +8,12 @@ import torch
 from .base import MethodContext, RowScores, register
 
 
-@register("uniform", "control", "control: equal credit to every response token")
+@register("uniform", "nothing", "control: equal credit to every response token")
 def uniform(ctx: MethodContext) -> list[RowScores]:
     return [RowScores(torch.zeros(e - s)) for s, e in ctx.batch.resp_slices]
 
 
-@register("random", "control", "control: seeded standard-normal scores")
+@register("random", "nothing", "control: seeded standard-normal scores")
 def random(ctx: MethodContext, seed: int = 0) -> list[RowScores]:
     out = []
     for (s, e), row_seed in zip(ctx.batch.resp_slices, ctx.seeds):

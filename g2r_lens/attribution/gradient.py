@@ -11,20 +11,20 @@ from __future__ import annotations
 from .base import MethodContext, RowScores, register
 
 
-@register("grad_x_input", "gradient", "gradient x input embedding, signed (Grad2Reward Eq. 3)")
+@register("grad_x_input", "input_gradients", "gradient x input embedding, signed (Grad2Reward Eq. 3)")
 def grad_x_input(ctx: MethodContext) -> list[RowScores]:
     g, e, _ = ctx.input_gradients()
     prod = (g.float() * e.float()).sum(-1)
-    return [RowScores(r.cpu()) for r in ctx.response_rows(prod)]
+    return [RowScores(r.cpu()) for r in ctx.tail_rows(prod)]
 
 
-@register("grad_l1", "gradient", "L1 norm of the input-embedding gradient (unsigned)")
+@register("grad_l1", "input_gradients", "L1 norm of the input-embedding gradient (unsigned)")
 def grad_l1(ctx: MethodContext) -> list[RowScores]:
     g, _, _ = ctx.input_gradients()
-    return [RowScores(r.cpu()) for r in ctx.response_rows(g.float().abs().sum(-1))]
+    return [RowScores(r.cpu()) for r in ctx.tail_rows(g.float().abs().sum(-1))]
 
 
-@register("grad_l2", "gradient", "L2 norm of the input-embedding gradient (unsigned)")
+@register("grad_l2", "input_gradients", "L2 norm of the input-embedding gradient (unsigned)")
 def grad_l2(ctx: MethodContext) -> list[RowScores]:
     g, _, _ = ctx.input_gradients()
-    return [RowScores(r.cpu()) for r in ctx.response_rows(g.float().norm(dim=-1))]
+    return [RowScores(r.cpu()) for r in ctx.tail_rows(g.float().norm(dim=-1))]

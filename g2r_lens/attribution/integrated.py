@@ -11,7 +11,9 @@ prompt and the criterion stay fixed. The baseline is always an explicit choice:
 Every row reports its completeness error ``|Σ_t attr_t − (F(x) − F(x'))|`` with ``F = log p(True)``,
 absolute and relative to ``|F(x) − F(x')|``, so the quality of the quadrature is never hidden.
 Captum's ``LayerIntegratedGradients`` computes the same quantity one example at a time; this batches
-(pair, step) rows into forward passes of ``internal_batch_size`` rows.
+(pair, step) rows into forward passes of ``internal_batch_size`` rows, and since the prefix before
+the response is the same at every step, its keys/values are computed once per batch (no gradient)
+and every step runs only the tail (response and what follows it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import numpy as np
 import torch
 
 from ..errors import G2RError
-from ..judge import Batch
 from .base import MethodContext, RowScores, register
 
 
@@ -65,7 +66,7 @@ def quadrature(n_steps: int, method: str, nodes: str = "uniform") -> tuple[np.nd
 
 
 def baseline_embeddings(ctx: MethodContext, e: torch.Tensor, baseline: str | int) -> torch.Tensor:
-    """The baseline input: ``e`` with every response position replaced by the baseline embedding."""
+    """The baseline input: the tail embeddings ``e`` with every response position replaced by the baseline."""
     judge = ctx.judge
     if baseline == "zero":
         vec = torch.zeros(e.shape[-1], dtype=e.dtype, device=e.device)
@@ -83,17 +84,12 @@ def baseline_embeddings(ctx: MethodContext, e: torch.Tensor, baseline: str | int
             raise G2RError(f"unknown IG baseline {baseline!r}; use 'zero', 'neutral', 'pad' or a token id")
         vec = judge.embed(torch.tensor([tid], device=e.device))[0].to(e.dtype)
     base = e.clone()
-    for i, (s, t) in enumerate(ctx.batch.resp_slices):
+    for i, (s, t) in enumerate(ctx.batch.split.resp_slices):
         base[i, s:t] = vec
     return base
 
 
-def _sub_batch(batch: Batch, rows: torch.Tensor) -> Batch:
-    return Batch(batch.input_ids[rows], batch.attention_mask[rows], batch.position_ids[rows],
-                 batch.verdict_pos[rows], [batch.resp_slices[i] for i in rows.tolist()])
-
-
-@register("integrated_gradients", "integrated", "integrated gradients on response embeddings, explicit baseline")
+@register("integrated_gradients", "gradients", "integrated gradients on response embeddings, explicit baseline")
 def integrated_gradients(
     ctx: MethodContext,
     n_steps: int = 32,
@@ -110,8 +106,9 @@ def integrated_gradients(
     if internal_batch_size < 1:
         raise G2RError("internal_batch_size must be >= 1")
     alphas, weights = quadrature(int(n_steps), integration, nodes)
+    kv = ctx.prefix_kv()  # the prefix is the same at every step: computed once, shared by all passes
     with torch.no_grad():
-        e = judge.embed(batch.input_ids)
+        e = judge.embed(batch.split.ids)
         base = baseline_embeddings(ctx, e, baseline)
     B = e.shape[0]
     dev = e.device
@@ -124,15 +121,15 @@ def integrated_gradients(
         rb, ra, rw = row_b[s:s + internal_batch_size], row_a[s:s + internal_batch_size], row_w[s:s + internal_batch_size]
         with torch.enable_grad():
             x = (base[rb] + ra.to(e.dtype)[:, None, None] * diff[rb]).detach().requires_grad_(True)
-            lt = judge.verdict_logprobs(_sub_batch(batch, rb), inputs_embeds=x)[0]
+            lt = judge.tail_logprobs(batch, x, rows=rb, kv=kv)[0]
             (g,) = torch.autograd.grad(lt.sum(), x)
         avg_grad.index_add_(0, rb, g.float() * rw[:, None, None])
     attr = (diff.float() * avg_grad).sum(-1)
     with torch.no_grad():
-        f_base = judge.verdict_logprobs(batch, inputs_embeds=base)[0]
+        f_base = judge.tail_logprobs(batch, base, kv=kv)[0]
     f_x = ctx.logp_true()
     out = []
-    for i, r in enumerate(ctx.response_rows(attr)):
+    for i, r in enumerate(ctx.tail_rows(attr)):
         gap = float(f_x[i] - f_base[i])
         err = abs(float(r.sum()) - gap)
         out.append(RowScores(r.cpu(), {

@@ -10,11 +10,10 @@ from __future__ import annotations
 import torch
 
 from ..errors import G2RError
-from ..judge import Batch
 from .base import MethodContext, RowScores, register
 
 
-@register("leave_one_out", "perturbation", "re-score with each response token replaced by a neutral token")
+@register("leave_one_out", "forward", "re-score with each response token replaced by a neutral token")
 def leave_one_out(ctx: MethodContext, replacement: int | str = "neutral", internal_batch_size: int = 64) -> list[RowScores]:
     judge, batch = ctx.judge, ctx.batch
     if replacement == "neutral":
@@ -26,20 +25,19 @@ def leave_one_out(ctx: MethodContext, replacement: int | str = "neutral", intern
     else:
         raise G2RError(f"unknown leave_one_out replacement {replacement!r}; use 'neutral', 'pad' or a token id")
     base = ctx.logp_true()
-    jobs = [(i, p) for i, (s, e) in enumerate(batch.resp_slices) for p in range(s, e)]
+    sp, kv = batch.split, ctx.prefix_kv()
+    jobs = [(i, p) for i, (s, e) in enumerate(sp.resp_slices) for p in range(s, e)]
     drops = torch.zeros(len(jobs))
     with torch.no_grad():
         for k in range(0, len(jobs), internal_batch_size):
             chunk = jobs[k:k + internal_batch_size]
-            rows = torch.tensor([i for i, _ in chunk], device=batch.input_ids.device)
-            ids = batch.input_ids[rows].clone()
+            rows = torch.tensor([i for i, _ in chunk], device=sp.ids.device)
+            ids = sp.ids[rows].clone()
             ids[torch.arange(len(chunk)), torch.tensor([p for _, p in chunk])] = rep
-            sub = Batch(ids, batch.attention_mask[rows], batch.position_ids[rows], batch.verdict_pos[rows],
-                        [batch.resp_slices[i] for i in rows.tolist()])
-            lt = judge.verdict_logprobs(sub)[0]
+            lt = judge.tail_logprobs(batch, judge.embed(ids), rows=rows, kv=kv)[0]
             drops[k:k + len(chunk)] = (base[rows] - lt).float().cpu()
     out, k = [], 0
-    for s, e in batch.resp_slices:
+    for s, e in sp.resp_slices:
         out.append(RowScores(drops[k:k + (e - s)].clone()))
         k += e - s
     return out

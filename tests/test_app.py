@@ -20,7 +20,7 @@ from g2r_lens.world import bundle  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "app.py")
 DEMO = "Tiny demo judge (random weights)"
-TIMEOUT = 180  # the CPU may be shared with a training job
+TIMEOUT = 600  # the CPU may be shared with training jobs and other test runs
 GOOD_RUBRIC = '[{"criterion": "The response mentions the picnic.", "weight": 2}]'
 
 

@@ -83,8 +83,8 @@ def attribution_per_method(judge_id: tuple, examples_json: str, methods: list[st
                            attribute_false: bool, truncate: bool = False) -> Any:
     """Every method attributed (and cached) on its own, then merged: adding a method to a view
     computes only that method; switching back and forth computes nothing."""
-    runs = [cached_attribution(judge_id, examples_json, (m,), json.dumps(params.get(m, {})), attribute_false,
-                               truncate) for m in methods]
+    runs = [cached_attribution(judge_id, examples_json, (m,), json.dumps({m: params[m]} if m in params else {}),
+                               attribute_false, truncate) for m in methods]
     return views.merge_runs(runs)
 
 

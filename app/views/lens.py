@@ -121,6 +121,9 @@ for tab, g in zip(tabs, shown):
             st.caption("Bars: forbidden content only (words the checker marks as the forbidden content of a "
                        "criterion); every word is in the table below.")
         figs[g] = render.lens_figure(shown_table, g, 12)
+        if not len(figs[g].data):
+            figs[g].add_annotation(text="nothing to show: no phrase of this group passes the filters",
+                                   showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
         st.plotly_chart(figs[g], key=f"lens_fig_{hashlib.sha1(g.encode()).hexdigest()[:8]}",
                         config={"displayModeBar": False})
         st.dataframe(views.lens_display(table[table["group"] == g].drop(columns="group")),

@@ -62,7 +62,7 @@ criterion. We attribute every verdict judged True to the response tokens with
 (plotly, inline), check that the dense token rewards add up *exactly* to the sparse rubric reward,
 and export the results as JSON, parquet and a self-contained HTML report.
 
-**How long.** About 1 minute on an idle laptop CPU in full mode (6 responses, 32 IG steps);
+**How long.** About 2 minutes on an idle laptop CPU in full mode (6 responses, 32 IG steps);
 about 20 s in quick mode (`G2R_NB_QUICK=1`: 2 responses, 4 IG steps). Measured times are in the
 README's *Notebooks* section. Everything is offline.
 """),
@@ -338,7 +338,7 @@ load the run folders, plot learning curves with 95% seed bands and the advantage
 figure, and step through saved samples with their token rewards.
 
 **How long.** About 7 minutes on an idle laptop CPU in full mode (5 arms x 2 seeds x 24 steps of
-2 prompts x 8 samples, the setting of `benchmarks/rl_gain.py`); about 1 minute in quick mode
+2 prompts x 8 samples, the setting of `benchmarks/rl_gain.py`); about 1.5 minutes in quick mode
 (`G2R_NB_QUICK=1`: 2 arms x 2 seeds x 1 step, tiny batches). Two seeds of short runs show the
 machinery, not a result: `benchmarks/rl_gain.py` (5 seeds) is the measured comparison.
 """),

@@ -241,10 +241,10 @@ def dense_centered(token_rewards: torch.Tensor, sequence_rewards: torch.Tensor, 
     advantage's scale (as in ``per_position``), and a group whose sequence rewards are all equal gets
     exactly the sparse advantage (0), as in ``sparse``. Shapes: ``[B,T], [B], [B,T], [B] -> [B,T]``.
 
-    (A first version z-scored c by its own pooled std over the group's tokens; one credited token
-    among many then got advantages up to ~13 on real rollouts, and lengths drifted up in training
-    like reward-to-go's: see ``benchmarks/results/estimator_bias.md``. Dividing by σ_g(R) keeps a
-    token's credit proportional to its share of the reward.)
+    (A first version z-scored c by its own pooled std over the group's tokens: on 128 rollouts of
+    the v1 policy one credited token among many then got |Â| up to 12-13 (sparse: 2.4), and in a
+    15-step oracle_dense run (lr 1e-3, seed 0) the mean length went 47.2 -> 72.8 where sparse went
+    46.4 -> 31.0. Dividing by σ_g(R) keeps a token's credit proportional to its share of the reward.)
 
     Why (issue 10; the reward-to-go failure in ``anchors-rl.md`` §6.1): with a non-negative,
     sum-conserving token reward, reward-to-go estimators (``grad2reward``, ``per_position``) give the

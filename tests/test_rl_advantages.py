@@ -155,10 +155,10 @@ def _random_group_batch(seed=0, B=12, T=9, groups=3):
 
 def test_dense_centered_by_hand():
     # content tokens (all valid tokens but the last): row 0 -> r [0.2, 0.3], mean 0.25, c [-0.05, +0.05];
-    # row 1 -> r [0.1], c [0]. Pooled over the group's content tokens: [-0.05, 0.05, 0], μ 0,
-    # population σ = sqrt(0.005 / 3). The last token of each row gets the sparse advantage alone.
+    # row 1 -> r [0.1], c [0]; on the sparse scale σ(R) = 0.45. The last token of each row gets the
+    # sparse advantage alone.
     z = 0.45 / (0.45 + EPS)
-    k = 0.05 / (math.sqrt(0.005 / 3) + EPS)
+    k = 0.05 / (0.45 + EPS)
     for lam in (0.5, 2.0):
         want = torch.tensor([[z - lam * k, z + lam * k, z], [-z, -z, 0.0]], dtype=torch.float64)
         assert torch.allclose(adv("dense_centered", lam=lam), want, atol=1e-12)
@@ -225,9 +225,11 @@ def test_dense_centered_has_no_position_bias_where_the_paper_has_one():
     # mirrored credit: B's content rewards are A's reversed, same outcome, same length
     A = torch.tensor([0.4, 0.1, 0.1, 0.0, 0.2, 0.0], dtype=torch.float64)
     Bv = torch.tensor([0.2, 0.0, 0.1, 0.1, 0.4, 0.0], dtype=torch.float64)
-    r, R = torch.stack([A, Bv]), torch.tensor([0.8, 0.8], dtype=torch.float64)
+    r, R = torch.stack([A, Bv]), torch.tensor([1.0, 0.6], dtype=torch.float64)
     m, g = torch.ones(2, 6, dtype=torch.bool), torch.tensor([0, 0])
-    assert abs(position_correlation(compute_advantages("dense_centered", r, R, m, g, lam=1.0), m)) < 1e-12
+    a = compute_advantages("dense_centered", r, R, m, g, lam=1.0)
+    assert not torch.allclose(a, compute_advantages("sparse", r, R, m, g))  # the credit term is there
+    assert abs(position_correlation(a, m)) < 1e-12
     assert position_correlation(compute_advantages("grad2reward", r, R, m, g), m) < -0.5
     # a longer response with the same outcome and extra zero-reward text gains nothing from its length
     long = torch.cat([A[:5], torch.zeros(4, dtype=torch.float64), A[5:]])
@@ -235,7 +237,14 @@ def test_dense_centered_has_no_position_bias_where_the_paper_has_one():
     r2[0, :6], r2[1] = A, long
     m2 = torch.arange(10)[None] < torch.tensor([[6], [10]])
     a2 = compute_advantages("dense_centered", r2, R, m2, g, lam=1.0)
-    assert torch.allclose((a2 * m2).sum(1), torch.zeros(2, dtype=torch.float64), atol=1e-12)
+    extra = (a2 - compute_advantages("sparse", r2, R, m2, g)) * m2
+    assert torch.allclose(extra.sum(1), torch.zeros(2, dtype=torch.float64), atol=1e-12)
+
+
+def test_dense_centered_equal_outcomes_give_the_sparse_advantage():
+    r = torch.tensor([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]], dtype=torch.float64)
+    R, m, g = torch.tensor([0.5, 0.5], dtype=torch.float64), torch.ones(2, 3, dtype=torch.bool), torch.tensor([0, 0])
+    assert torch.equal(compute_advantages("dense_centered", r, R, m, g), torch.zeros(2, 3, dtype=torch.float64))
 
 
 def test_dense_centered_rejects_a_bad_lam():

@@ -231,11 +231,16 @@ def dense_centered(token_rewards: torch.Tensor, sequence_rewards: torch.Tensor, 
     token but the last, which is the end token, or the token where the length cap cut the response)::
 
         c_{i,t} = r_{i,t} − mean_{s content} r_{i,s}          (content tokens; 0 on the last token)
-        Â_{i,t} = Â^{sparse}_i + lam · c_{i,t} / (σ_g(c) + ε)
+        Â_{i,t} = Â^{sparse}_i + lam · c_{i,t} / (σ_g(R) + ε)
 
-    σ_g(c) is the population std of c over the content tokens of the group's responses (the credit
-    term is 0 where ``σ_g(c) < ε``, e.g. every dense reward uniform or all of it on the last token).
-    Shapes: ``[B,T], [B], [B,T], [B] -> [B,T]``.
+    σ_g(R) is the population std of the group's sequence rewards: the credit is measured on the sparse
+    advantage's scale (as in ``per_position``), and a group whose sequence rewards are all equal gets
+    exactly the sparse advantage (0), as in ``sparse``. Shapes: ``[B,T], [B], [B,T], [B] -> [B,T]``.
+
+    (A first version z-scored c by its own pooled std over the group's tokens: on 128 rollouts of
+    the v1 policy one credited token among many then got |Â| up to 12-13 (sparse: 2.4), and in a
+    15-step oracle_dense run (lr 1e-3, seed 0) the mean length went 47.2 -> 72.8 where sparse went
+    46.4 -> 31.0. Dividing by σ_g(R) keeps a token's credit proportional to its share of the reward.)
 
     Why (issue 10; the reward-to-go failure in ``anchors-rl.md`` §6.1): with a non-negative,
     sum-conserving token reward, reward-to-go estimators (``grad2reward``, ``per_position``) give the
@@ -255,7 +260,8 @@ def dense_centered(token_rewards: torch.Tensor, sequence_rewards: torch.Tensor, 
       of the response) never reach the end token, which would otherwise look like the one token
       that earned nothing;
     * it is **identical to** ``sparse`` when the dense reward is uniform over the content tokens or
-      sits entirely on the last token (the sparse placement): then ``c ≡ 0``.
+      sits entirely on the last token (the sparse placement): then ``c ≡ 0``; and in groups with
+      equal sequence rewards.
 
     ``lam`` weighs credit against outcome; ``lam = 0`` is ``sparse``. Sources: the "sparse advantage
     plus a zero-mean per-token credit term" candidate of issue 10; the outcome-anchored, additive
@@ -273,17 +279,14 @@ def dense_centered(token_rewards: torch.Tensor, sequence_rewards: torch.Tensor, 
     content[rows, lengths[rows] - 1] = False  # the last valid token: the end decision
     credit = torch.zeros_like(base)
     for idx in _groups(group_ids):
+        R = sequence_rewards[idx].double()
+        sd = R.std(unbiased=False) if len(idx) > 1 else R.new_zeros(())
+        if sd < EPS:
+            continue
         r, m = token_rewards[idx].double(), content[idx]
         n = m.sum(1, keepdim=True)
         mean = (r * m).sum(1, keepdim=True) / n.clamp_min(1)
-        c = (r - mean) * m
-        vals = c[m]
-        if vals.numel() < 2:
-            continue
-        sd = vals.std(unbiased=False)
-        if sd < EPS:
-            continue
-        credit[idx] = c / (sd + EPS)
+        credit[idx] = (r - mean) * m / (sd + EPS)
     return base + float(lam) * credit
 
 

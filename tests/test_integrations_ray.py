@@ -103,6 +103,20 @@ def test_attribute_batch_is_a_map_batches_callable():
         assert json.loads(out["result"][i])["id"] == e.id
 
 
+def test_cli_ray_flags_and_errors(tmp_path, capsys):
+    from g2r_lens.cli import main
+
+    assert main(["attribute", "--ray", "--model", "external", "--out", str(tmp_path / "o")]) == 2
+    assert "g2r: error: --ray needs --examples FILE.jsonl or --dataset" in capsys.readouterr().err
+    p = tmp_path / "x.jsonl"
+    _write_jsonl(p, _demo_rows(3))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / gr.MANIFEST).write_text(json.dumps({"format": gr.FORMAT, "shards": 1, "settings": {"methods": ["x"]}}))
+    assert main(["attribute", "--ray", "--model", "external", "--examples", str(p), "--out", str(out)]) == 2
+    assert "holds a run with other settings" in capsys.readouterr().err
+
+
 def _snapshot(out):
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted((out / "shards").glob("part-*.parquet"))}
 
@@ -116,12 +130,12 @@ def test_two_cpu_actors_match_single_process_and_a_killed_run_resumes(tmp_path):
     n_shards = math.ceil(N / SHARD)
     kw = dict(judge="external", methods=["grad_x_input"], shard_size=SHARD, num_actors=2, progress=False)
 
-    # 1. a run in its own process group, killed (SIGKILL, whole group) once two shards are written
-    code = ("import sys; from g2r_lens.integrations.ray import attribute_on_ray; "
-            f"attribute_on_ray(sys.argv[1], sys.argv[2], **{kw!r})")
+    # 1. `g2r attribute --ray` in its own process group, killed (SIGKILL, whole group) once two shards
+    #    are written
+    cmd = [sys.executable, "-m", "g2r_lens.cli", "attribute", "--ray", "--model", "external", "--examples", str(src),
+           "--out", str(out), "--methods", "grad_x_input", "--shard-size", str(SHARD), "--ray-actors", "2", "--quiet"]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-c", code, str(src), str(out)], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 1200
     try:
         while len(_snapshot(out) if (out / "shards").exists() else {}) < 2:
@@ -158,3 +172,11 @@ def test_two_cpu_actors_match_single_process_and_a_killed_run_resumes(tmp_path):
         assert a.tokens == b.tokens
         assert np.allclose(a.rewards("grad_x_input"), b.rewards("grad_x_input"), atol=1e-5)
         assert math.isclose(float(sum(a.rewards("grad_x_input"))), b.sparse_reward, abs_tol=1e-5)
+
+
+def test_core_package_and_cli_import_neither_engine():
+    code = ("import sys, g2r_lens, g2r_lens.cli; from g2r_lens.cli import build_parser; build_parser(); "
+            "from g2r_lens import attribute; import g2r_lens.integrations; "
+            "bad = sorted(m for m in ('ray', 'verl') if m in sys.modules); assert not bad, bad")
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -135,6 +135,11 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     from ..examples import Example, load_examples
     from ..judge import Judge, JudgeTemplate
 
+    if args.ray:  # dataset scale on Ray Data (g2r_lens.integrations.ray; needs the ray extra)
+        from ..integrations.ray import run_ray_cli
+
+        return run_ray_cli(args, _method_params(args.param))
+
     if args.examples:
         examples = load_examples(args.examples)
     elif args.prompt is not None and args.response is not None and args.rubric is not None:
@@ -257,6 +262,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--trust-remote-code", action="store_true")
     a.add_argument("--quiet", action="store_true")
+    from ..integrations.ray import add_ray_arguments  # imports no Ray
+
+    add_ray_arguments(a)
     a.set_defaults(fn=cmd_attribute)
 
     m = sub.add_parser("methods", help="list attribution methods and their parameters")

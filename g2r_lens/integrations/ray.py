@@ -180,11 +180,11 @@ def plan_shards(source: Any, shard_size: int) -> tuple[list[dict[str, Any]], str
                     n += 1
                 if n == shard_size:
                     shards.append({"shard": len(shards), "path": path, "start": start, "end": pos,
-                                   "first_line": start_line, "rows": None})
+                                   "first_line": start_line, "rows": ""})
                     start, start_line, n = pos, lineno + 1, 0
         if n:
             shards.append({"shard": len(shards), "path": path, "start": start, "end": pos,
-                           "first_line": start_line, "rows": None})
+                           "first_line": start_line, "rows": ""})
         if not shards:
             raise G2RError(f"examples file {str(source)!r} holds no examples")
         return shards, h.hexdigest()
@@ -199,7 +199,7 @@ def plan_shards(source: Any, shard_size: int) -> tuple[list[dict[str, Any]], str
     for s in range(0, len(rows), shard_size):
         part = rows[s:s + shard_size]
         h.update(json.dumps(part, sort_keys=True, default=str).encode())
-        shards.append({"shard": len(shards), "path": None, "start": 0, "end": 0, "first_line": 0,
+        shards.append({"shard": len(shards), "path": "", "start": 0, "end": 0, "first_line": 0,
                        "rows": json.dumps(part, default=str)})
     return shards, h.hexdigest()
 
@@ -222,7 +222,10 @@ class ShardWriter(AttributeBatch):
         res: dict[str, list] = {"shard": [], "n": [], "seconds": [], "pid": []}
         for d in _batch_rows(batch):
             t0 = time.perf_counter()
-            rows = (json.loads(d["rows"]) if d.get("rows") else
+            # descriptors carry either inline rows (a JSON string) or a JSONL byte range; never None,
+            # which Ray Data's columns would turn into NaN
+            inline = d.get("rows")
+            rows = (json.loads(inline) if isinstance(inline, str) and inline else
                     _read_jsonl_range(d["path"], int(d["start"]), int(d["end"]), int(d["first_line"])))
             cols = self.columns(self.attribute(rows))
             path = shard_path(self.out, d["shard"])
@@ -237,11 +240,60 @@ class ShardWriter(AttributeBatch):
         return res
 
 
+def _descendants(pid: int) -> set[int]:
+    """Process ids below ``pid`` (Linux /proc; empty elsewhere)."""
+    kids: dict[int, list[int]] = {}
+    try:
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat", "rb") as f:
+                        ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                kids.setdefault(ppid, []).append(int(d))
+    except OSError:
+        return set()
+    out, todo = set(), [pid]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def _kill(pids: set[int]) -> None:
+    import signal
+
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class _SlowClock:
+    """The ``time`` module with a ``monotonic`` clock running ``factor`` times slower: swapped into
+    ``ray._private.node`` during start-up only, it stretches that module's fixed start-up deadlines
+    (the raylet gets 30 s to register, hard-coded in Ray 2.60) on a heavily loaded machine."""
+
+    def __init__(self, factor: float) -> None:
+        self._t0, self._factor = time.monotonic(), float(factor)
+
+    def monotonic(self) -> float:
+        return self._t0 + (time.monotonic() - self._t0) / self._factor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 def init_ray(num_cpus: int | None = None, num_gpus: int | None = None, *, address: str | None = None,
-             tries: int = 5, **kw: Any) -> None:
+             tries: int = 5, startup_slack: float = 4.0, **kw: Any) -> None:
     """Start (or join, with ``address``) Ray unless it is running: no dashboard, generous start-up
     timeouts for loaded machines, and retries when the local node is slow to come up (Ray 2.60 gives
-    a starting raylet a fixed 30 s to register, which a heavily loaded machine can exceed)."""
+    a starting raylet a fixed 30 s to register, which a heavily loaded machine can exceed; while
+    starting, ``startup_slack`` stretches Ray's node start-up deadlines by that factor)."""
     ray = _ray()
     if ray.is_initialized():
         return
@@ -254,7 +306,15 @@ def init_ray(num_cpus: int | None = None, num_gpus: int | None = None, *, addres
     else:
         args.update(num_cpus=num_cpus, num_gpus=num_gpus)
     for k in range(tries):
+        before = _descendants(os.getpid())
         try:
+            import ray._private.node as node_mod
+        except ImportError:  # another Ray layout: no slack, only retries
+            node_mod = None
+        clock = getattr(node_mod, "time", None)
+        try:
+            if node_mod is not None and clock is time and startup_slack > 1:
+                node_mod.time = _SlowClock(startup_slack)
             ray.init(**args)
             return
         except Exception as e:  # a node that timed out during start-up: shut down and try again
@@ -262,9 +322,14 @@ def init_ray(num_cpus: int | None = None, num_gpus: int | None = None, *, addres
                 ray.shutdown()
             except Exception:
                 pass
+            # a failed start leaves its GCS / raylet processes (children of this process) running
+            _kill(_descendants(os.getpid()) - before)
             if k == tries - 1:
                 raise G2RError(f"could not start Ray after {tries} tries: {type(e).__name__}: {e}") from e
             time.sleep(5.0 * (k + 1))
+        finally:
+            if node_mod is not None and clock is time:
+                node_mod.time = time
 
 
 def attribute_on_ray(source: Any, out: str | Path, *, judge: Any = "external",

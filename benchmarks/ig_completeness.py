@@ -5,7 +5,7 @@ completeness error ``|Σ_t attr_t − (F(x) − F(x'))| / |F(x) − F(x')|`` (``
 baseline) of integrated gradients with
 
 - the defaults (32 Gauss-Legendre nodes uniform in α),
-- ``nodes="baseline"`` (the same 32 nodes at α = u³, concentrated near the baseline),
+- ``nodes="baseline"`` (32 Gauss-Legendre nodes on the panels [0, 1e-6], [1e-6, 1e-5], ..., [0.1, 1]),
 - ``nodes="baseline", tolerance=0.01`` (adaptive: doubling n_steps up to 256 until every row is
   within 1%; ``--all`` adds the same with uniform nodes),
 
@@ -40,7 +40,7 @@ def main() -> None:
     judge = load_judge("external", device="cpu", dtype="float32")
     exs = world_examples("test", n=args.n)
     arms = {"default (32 GL, uniform)": {},
-            "nodes='baseline' (32 GL, α=u³)": {"nodes": "baseline"},
+            "nodes='baseline' (32 GL, 7 panels)": {"nodes": "baseline"},
             "nodes='baseline' + tolerance=0.01": {"nodes": "baseline", "tolerance": 0.01}}
     if args.all:
         arms["tolerance=0.01 (uniform, adaptive ≤256)"] = {"tolerance": 0.01}

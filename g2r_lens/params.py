@@ -89,6 +89,9 @@ def _ig(judge: Any, p: dict[str, Any]) -> dict[str, Any]:
                 raise ParameterError(f"integrated_gradients.tolerance must be > 0, got {p[key]}")
     if "nodes" in p:
         p["nodes"] = _choice(p["nodes"], "integrated_gradients.nodes", ("uniform", "baseline"))
+        need = 14 if p["integration"] == "riemann_trapezoid" else 7
+        if p["nodes"] == "baseline" and p["n_steps"] < need:
+            raise ParameterError(f"integrated_gradients.n_steps must be >= {need} with nodes='baseline' (7 panels)")
     return p
 
 

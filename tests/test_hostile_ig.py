@@ -10,24 +10,31 @@ from g2r_lens import Example, attribute
 from g2r_lens.attribution.integrated import WARN_ABS, WARN_RELATIVE, IGCompletenessWarning, quadrature
 
 
-@pytest.mark.parametrize("n", [4, 8, 16])
+@pytest.mark.parametrize("n", [7, 14, 32])
 def test_baseline_nodes_are_a_valid_rule(n):
     a, w = quadrature(n, "gausslegendre", "baseline")
-    assert np.all((a > 0) & (a < 1)) and math.isclose(w.sum(), 1.0, rel_tol=1e-12)
-    # α = u³ turns ∫ α^k dα into a polynomial of degree 3k + 2 in u: exact while 3k + 2 <= 2n - 1
-    for k in range(0, (2 * n - 3) // 3 + 1):
+    assert len(a) == n and np.all((a > 0) & (a < 1)) and math.isclose(w.sum(), 1.0, rel_tol=1e-12)
+    # a composite Gauss-Legendre rule with m >= n // 7 nodes a panel is exact for degree 2m - 1
+    for k in range(0, 2 * (n // 7)):
         assert math.isclose(float((w * a ** k).sum()), 1 / (k + 1), rel_tol=1e-10)
     # more nodes near the baseline than the uniform rule
     assert (a < 0.05).sum() > (quadrature(n, "gausslegendre")[0] < 0.05).sum()
 
 
 def test_baseline_nodes_integrate_a_steep_start_better():
-    # F'(α) = 1 / (α + ε): nearly all the change at the start of the path, like the issue's judge
-    eps = 1e-3
-    exact = math.log((1 + eps) / eps)
-    err = {nodes: abs(float((w / (a + eps)).sum()) - exact) / exact
-           for nodes in ("uniform", "baseline") for a, w in [quadrature(32, "gausslegendre", nodes)]}
-    assert err["baseline"] < err["uniform"] / 10
+    # F(α) = α / sqrt(α² + c²): a step of width c at the start of the path, like RMSNorm of α·e
+    for c in (1e-2, 1e-3, 1e-4, 1e-5):
+        exact = 1 / math.sqrt(1 + c * c)
+        err = {nodes: abs(float((w * c * c / (a * a + c * c) ** 1.5).sum()) - exact) / exact
+               for nodes in ("uniform", "baseline") for a, w in [quadrature(32, "gausslegendre", nodes)]}
+        assert err["baseline"] < (2e-2 if c < 1e-4 else 2e-3) and (c > 1e-3 or err["uniform"] > 0.1)
+
+
+def test_baseline_nodes_need_one_node_a_panel():
+    from g2r_lens.errors import G2RError
+
+    with pytest.raises(G2RError, match="n_steps >= 7"):
+        quadrature(6, "gausslegendre", "baseline")
 
 
 EX = Example("Say hi to Ana.", "Hello Ana! The park is open until 6 today, so come along.",

@@ -61,7 +61,8 @@ def sweep_judges(chat_tok, gpt2_tok):
            "byt5": Judge(tiny_model(byt5, "llama", layers=1, hidden=16, heads=2, seed=5), byt5,
                          JudgeTemplate(plain="{system}\n\n{user}\n\nVerdict: ", verdict_words=("Y", "N")))}
     yield out
-    print(f"\nhypothesis sweep cases: {dict(CASES)}; total {sum(CASES.values())}")
+    total = sum(v for k, v in CASES.items() if k in ("encode_user", "judge_encode", "params_rubrics", "attribute"))
+    print(f"\nhypothesis sweep cases: {dict(CASES)}; total {total}")
 
 
 @settings(SWEEP, max_examples=300)
@@ -129,10 +130,19 @@ def test_sweep_params_and_rubrics_are_typed(sweep_judges, ig, loo, rubric):
         assert isinstance(c.weight, float) and math.isfinite(c.weight) and isinstance(c.text, str)
 
 
-@settings(SWEEP, max_examples=120)
-@given(prompt=texts, response=texts, rubric=rubrics, which=st.sampled_from(["chat", "gpt2", "byt5"]),
+crit = st.fixed_dictionaries({"criterion": texts.filter(str.strip),
+                              "weight": st.one_of(st.integers(-3, 3), st.floats(-5, 5))})
+good_rubrics = st.tuples(crit.map(lambda c: {**c, "weight": abs(c["weight"]) + 0.5}),
+                         st.lists(crit, max_size=2)).map(lambda t: [t[0], *t[1]])
+
+
+@settings(SWEEP, max_examples=150)
+@given(prompt=texts, response=st.one_of(texts.filter(str.strip), texts.filter(str.strip), texts),
+       rubric=st.one_of(good_rubrics, good_rubrics, good_rubrics, rubrics),
+       which=st.sampled_from(["chat", "gpt2", "byt5"]),
        method=st.sampled_from(["grad_x_input", "integrated_gradients", "leave_one_out", "uniform", "random"]),
-       params=st.one_of(ig_params, loo_params), tau=st.one_of(st.floats(0.1, 5), st.sampled_from([0, -1, "1"])),
+       params=st.one_of(st.just({}), st.just({}), ig_params, loo_params),
+       tau=st.one_of(*[st.floats(0.1, 5)] * 6, st.sampled_from([0, -1, "1", float("inf")])),
        attribute_false=st.booleans())
 def test_sweep_attribute(sweep_judges, prompt, response, rubric, which, method, params, tau, attribute_false):
     CASES["attribute"] += 1
@@ -145,7 +155,9 @@ def test_sweep_attribute(sweep_judges, prompt, response, rubric, which, method, 
         run = attribute(j, [{"prompt": prompt, "response": response, "rubric": rubric}], [method],
                         method_params=mp, tau=tau, attribute_false=attribute_false, progress=False)
     except G2RError:
+        CASES["attribute_typed_error"] += 1
         return
+    CASES["attribute_result"] += 1
     ex = run.examples[0]
     assert "".join(ex.tokens) == response or ex.truncated_tokens
     m = ex.methods[method]

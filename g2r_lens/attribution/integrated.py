@@ -29,8 +29,8 @@ from .base import MethodContext, RowScores, register
 #: ``|F(x) − F(x')|`` and is above ``WARN_ABS`` nats (so near-zero gaps do not warn on rounding)
 WARN_RELATIVE = 0.05
 WARN_ABS = 0.01
-#: exponent of the baseline-concentrated nodes: ``α = u**3`` puts most nodes near the baseline
-NODE_POWER = 3
+#: the panels of ``nodes="baseline"``: [0, 1e-6], [1e-6, 1e-5], ..., [0.1, 1]
+BASELINE_PANELS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
 class IGCompletenessWarning(UserWarning):
@@ -40,12 +40,22 @@ class IGCompletenessWarning(UserWarning):
 def quadrature(n_steps: int, method: str, nodes: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
     """Points ``α`` in [0, 1] and weights summing to 1 for the path integral.
 
-    ``nodes="baseline"`` substitutes ``α = u**NODE_POWER`` (weights ``NODE_POWER·u**(NODE_POWER-1)``
-    times the rule's weights in ``u``): the same rule, with its nodes concentrated near the baseline,
-    where a judge's ``log p(True)`` often changes fastest."""
+    ``nodes="baseline"`` is a composite rule: the same rule on each of the geometrically shrinking
+    panels :data:`BASELINE_PANELS` (``n_steps`` split over them), so that a change of ``log p(True)``
+    concentrated in a tiny stretch next to the baseline (RMSNorm of a near-zero embedding saturates
+    there) is resolved at whatever scale it happens."""
     if nodes == "baseline":
-        u, w = quadrature(n_steps, method)
-        return u ** NODE_POWER, w * NODE_POWER * u ** (NODE_POWER - 1)
+        P = len(BASELINE_PANELS) - 1
+        k, extra = divmod(int(n_steps), P)
+        if k < (2 if method == "riemann_trapezoid" else 1):
+            raise G2RError(f"nodes='baseline' needs n_steps >= {P * (2 if method == 'riemann_trapezoid' else 1)} "
+                           f"({P} panels), got {n_steps}")
+        A, W = [], []
+        for i, (a, b) in enumerate(zip(BASELINE_PANELS[:-1], BASELINE_PANELS[1:])):
+            u, w = quadrature(k + (1 if i >= P - extra else 0), method)
+            A.append(a + (b - a) * u)
+            W.append((b - a) * w)
+        return np.concatenate(A), np.concatenate(W)
     if nodes != "uniform":
         raise G2RError(f"unknown IG nodes {nodes!r}; use 'uniform' or 'baseline'")
     if n_steps < 1:

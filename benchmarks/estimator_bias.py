@@ -19,7 +19,8 @@ Two measurements per advantage estimator (issue 10, item 2), on the bundled poli
 Outputs ``estimator_bias.json`` and ``estimator_bias.md`` in ``--out`` (default benchmarks/results);
 run folders go to ``--runs`` (default outputs/estimator_bias/runs, overwritten).
 
-    python benchmarks/estimator_bias.py            # the default size (~10 min on 2 loaded CPU cores)
+    python benchmarks/estimator_bias.py            # the default size: 10 training runs of 15 steps
+                                                   # (each 150-900 s on the 2-core CPU at load ~30)
     python benchmarks/estimator_bias.py --quick    # a smoke run on a throw-away quick world
 """
 

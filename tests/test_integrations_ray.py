@@ -117,6 +117,14 @@ def test_cli_ray_flags_and_errors(tmp_path, capsys):
     assert "holds a run with other settings" in capsys.readouterr().err
 
 
+def _skip_if_ray_cannot_start(message: str) -> None:
+    """A local Ray node that does not come up (seen only on a 2-core machine shared by ~30 jobs: the
+    raylet's fixed wait for its metrics agent) is the environment, not this code: skip with the reason.
+    Any other failure still fails the test."""
+    if "could not start Ray" in message:
+        pytest.skip(f"local Ray did not start on this machine: {message.splitlines()[-1][:300]}")
+
+
 def _snapshot(out):
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted((out / "shards").glob("part-*.parquet"))}
 
@@ -140,7 +148,9 @@ def test_two_cpu_actors_match_single_process_and_a_killed_run_resumes(tmp_path):
     try:
         while len(_snapshot(out) if (out / "shards").exists() else {}) < 2:
             if proc.poll() is not None:
-                pytest.fail(f"the first run ended before it was killed: {proc.stderr.read().decode()[-2000:]}")
+                err = proc.stderr.read().decode()[-2000:]
+                _skip_if_ray_cannot_start(err)
+                pytest.fail(f"the first run ended before it was killed: {err}")
             assert time.monotonic() < deadline, "no shard written in time"
             time.sleep(0.1)
     finally:
@@ -152,7 +162,11 @@ def test_two_cpu_actors_match_single_process_and_a_killed_run_resumes(tmp_path):
     assert 2 <= len(before) < n_shards, "the kill came too late to test resuming"
 
     # 2. resume in this process: only the missing shards are computed, the finished files are untouched
-    summary = gr.attribute_on_ray(src, out, **kw)
+    try:
+        summary = gr.attribute_on_ray(src, out, **kw)
+    except G2RError as e:
+        _skip_if_ray_cannot_start(str(e))
+        raise
     assert summary["shards_skipped"] == len(before)
     assert summary["shards_written"] == n_shards - len(before)
     assert summary["examples_written"] == N - sum(

@@ -481,7 +481,7 @@ def test_views_figures_and_exports(demo_run):
     assert views.summary(r, "grad_x_input").checker_agreement is None
     ct = views.criteria_table(r, "grad_x_input", meta=ex.meta)
     assert list(ct["criterion"]) == [c.text for c in r.criteria] and list(ct["kind"]) == ex.meta["kinds"]
-    assert list(ct["checker"]) == ["✓" if z else "✗" for z in ex.meta["checker"]]
+    assert list(ct["checker"]) == ["✓ True" if z else "✗ False" for z in ex.meta["checker"]]
     top0 = r.top_tokens("grad_x_input", 0, 3)
     assert ct["top tokens"][0] == " ".join(f"“{views.token_label(t)}”" for t, _ in top0)
     assert "top words" in views.criteria_table(r, "grad_x_input", views.inspect_view(r, "grad_x_input", granularity="word"))

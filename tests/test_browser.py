@@ -169,9 +169,9 @@ def test_tour_offline_console_clean_warm_timings(server, artifacts):
 
             def visit(name: str, ready: str | None) -> float:
                 t0 = time.perf_counter()
-                if name != "Inspect" or page.get_by_role("heading", name="Inspect").count() == 0:
+                if name != "Inspect" or page.get_by_role("heading", name="Inspect", exact=True).count() == 0:
                     nav.get_by_role("link", name=name).click()
-                page.get_by_role("heading", name=name).wait_for()
+                page.get_by_role("heading", name=name, exact=True).wait_for()  # not the sidebar's "g2r lens"
                 if ready:
                     page.locator(ready).first.wait_for()
                 _settle(page)

@@ -396,7 +396,7 @@ def test_examples_from_jsonl():
     exs = inputs.examples_from_jsonl((line + "\n\n" + line).encode())
     assert len(exs) == 2 and len({e.id for e in exs}) == 2
     for text, msg in [("{bad", "uploaded file:1: not valid JSON"), ("[1]", "uploaded file:1: expected a JSON object"),
-                      (line + "\n" + json.dumps({"prompt": "p", "response": " ", "rubric": ["c"]}), "example line2"),
+                      (line + "\n" + json.dumps({"prompt": "p", "response": " ", "rubric": ["c"]}), "example 'line2'"),
                       ("", "no examples")]:
         with pytest.raises(G2RError, match=msg):
             inputs.examples_from_jsonl(text)

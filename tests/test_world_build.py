@@ -36,17 +36,24 @@ def test_quick_build_writes_loadable_artefacts(quick_world):
     assert j.tokenizer.convert_ids_to_tokens([j.true_id, j.false_id]) == ["True", "False"]
 
 
-def test_prefix_shared_training_logits_equal_judge_inference(quick_world):
-    """The training path (prefix once, branched per criterion) computes exactly what Judge computes."""
+@pytest.mark.parametrize("layout", ["before", "after"])
+def test_prefix_shared_training_logits_equal_judge_inference(quick_world, layout):
+    """The training path (shared prefix once, branched per criterion) computes exactly what Judge
+    computes, with the rule before the response (short shared prefix) and after it (long one)."""
+    from g2r_lens.judge import Judge
+    from g2r_lens.world.formats import TEMPLATES
+
     out, _ = quick_world
-    j = load_judge(path=out / "judge")
+    j0 = load_judge(path=out / "judge")
+    j = Judge(j0.model, j0.tokenizer, TEMPLATES[layout])
     tasks = generate_tasks(4, seed=1, split="train")
     rng = random.Random(0)
     items = [judge_item(j, t, sample_response(t, rng, "noisy"), "noisy") for t in tasks]
     with torch.no_grad():
         train_logp = judge_logits(j.model, items, j.pad_id).log_softmax(-1)[:, j.true_id]
     ref = []
-    for it in items:
+    for it, t in zip(items, tasks):
+        assert len(it.conts) == len(t.rubric) and all(c for c in it.conts)
         for c in it.conts:
             with torch.no_grad():
                 logits = j.model(input_ids=torch.tensor([it.prefix + c])).logits[0, -1].float()

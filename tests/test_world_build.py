@@ -140,5 +140,11 @@ def test_report_names_the_judges_external_and_self(quick_world, tmp_path):
     assert list(res["judges"]) == ["external", "self"]
     for acc in res["judges"].values():
         assert 0.0 <= acc["ordinary"]["accuracy"] <= 1.0 and acc["ordinary"]["n"] > 0
+    assert "mode:twin" in res["judges"]["external"]
+    from g2r_lens.world.report import policy_quality
+
+    res["policy"] = pol = policy_quality(out, n_tasks=2, samples=2, max_new_tokens=8)
+    assert pol["name_in_greeting"]["n"] == 4 and set(pol["facts"]) >= {"event", "place", "day"}
+    assert 0.0 <= pol["checker_score"]["greedy"] <= 1.0
     md = write_quality(res, tmp_path)["md"].read_text()
-    assert "| external judge | self judge |" in md
+    assert "| external judge | self judge |" in md and "greeting names the prompt's person" in md

@@ -20,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--n-tasks", type=int, default=100)
     r.add_argument("--out", default="benchmarks/results", help="folder for judge_quality.{json,md}")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--policy-tasks", type=int, default=200, help="test prompts of the policy section (0: skip it)")
+    r.add_argument("--samples", type=int, default=8, help="policy samples per prompt (temperature 1)")
     r.set_defaults(fn=cmd_report)
 
 
@@ -34,9 +36,15 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import judge_quality, write_quality
+    import sys
+
+    from .report import judge_quality, policy_quality, write_quality
 
     res = judge_quality(args.data, n_tasks=args.n_tasks, seed=args.seed)
+    res["command"] = "g2r world report " + " ".join(sys.argv[3:]) if sys.argv[1:3] == ["world", "report"] \
+        else "g2r world report"
+    if args.policy_tasks:
+        res["policy"] = policy_quality(args.data, n_tasks=args.policy_tasks, samples=args.samples, seed=args.seed)
     paths = write_quality(res, Path(args.out))
     print(paths["md"].read_text())
     return 0

@@ -40,10 +40,10 @@ class BuildConfig:
                                default_factory=lambda: ModelShape(layers=4, hidden=128, heads=4))
     judge: ModelShape = _help("shape of the external judge",
                               default_factory=lambda: ModelShape(layers=4, hidden=128, heads=4))
-    policy_steps: int = _help("policy training steps (writing and judging)", default=1500)
+    policy_steps: int = _help("policy training steps (writing and judging)", default=2200)
     policy_hard_steps: int = _help("policy hardening steps (judging its own samples too); 0: policy_steps // 4",
                                    default=300)
-    judge_steps: int = _help("external judge base-stage steps", default=1600)
+    judge_steps: int = _help("external judge base-stage steps", default=2200)
     judge_hard_steps: int = _help("external judge hardening steps (with policy samples); 0: judge_steps // 4",
                                   default=250)
     hardening_responses: int = _help("policy samples, labelled by the checker, added to the judges' data",

@@ -174,15 +174,16 @@ def train(model, steps: int, lr: float, make_loss, desc: str, log: list | None =
 
 @torch.no_grad()
 def sample_policy(model, tok, prompts: Sequence[str], *, max_new_tokens: int = 96, temperature: float = 1.0,
-                  top_p: float = 1.0, seed: int = 0, batch: int = 32) -> list[str]:
-    """Sample one response per prompt (left-padded batched generation)."""
+                  top_p: float = 1.0, seed: int = 0, batch: int = 32, greedy: bool = False) -> list[str]:
+    """Sample one response per prompt (left-padded batched generation); ``greedy``: argmax decoding."""
     torch.manual_seed(seed)
     out = []
     end = policy_end_id(tok)
     for s in range(0, len(prompts), batch):
         ids, mask = pad_batch([policy_prompt_ids(tok, p) for p in prompts[s:s + batch]], tok.pad_token_id, "left")
-        gen = model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=temperature, top_p=top_p,
-                             max_new_tokens=max_new_tokens, eos_token_id=end, pad_token_id=tok.pad_token_id)
+        kw = {"do_sample": False} if greedy else {"do_sample": True, "temperature": temperature, "top_p": top_p}
+        gen = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, eos_token_id=end,
+                             pad_token_id=tok.pad_token_id, **kw)
         for row in gen[:, ids.shape[1]:].tolist():
             if end in row:
                 row = row[: row.index(end)]

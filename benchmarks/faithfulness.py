@@ -33,7 +33,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from g2r_lens import attribute, get_method  # noqa: E402
 from g2r_lens.faithfulness import auroc, perturbation_curves, precision_at_k, spearman  # noqa: E402
 from g2r_lens.spans import token_mask_for_char_spans  # noqa: E402
-from g2r_lens.world.bundle import load_judge, world_examples  # noqa: E402
+from g2r_lens.world.bundle import judge_folder, load_judge, load_tasks, world_examples  # noqa: E402
 
 METHODS = ["grad_x_input", "grad_l1", "grad_l2", "integrated_gradients", "attention_last", "attention_rollout",
            "leave_one_out", "uniform", "random"]
@@ -54,9 +54,11 @@ def nanmean(xs):
     return float(np.mean(xs)) if xs else math.nan
 
 
-def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, seed: int) -> dict:
-    judge = load_judge(which, device="cpu", dtype="float32")
-    examples = world_examples("test", n_examples, seed=seed, modes=("noisy", "good", "mixed", "misplaced"))
+def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, seed: int, data=None) -> dict:
+    judge = load_judge(which, device="cpu", dtype="float32", path=judge_folder(which, data) if data else None)
+    tasks = load_tasks("test", Path(data) / "tasks") if data else None
+    examples = world_examples("test", n_examples, seed=seed, modes=("noisy", "good", "mixed", "misplaced"),
+                              tasks=tasks)
     t0 = time.perf_counter()
     run = attribute(judge, examples, METHODS, method_params={"integrated_gradients": {"n_steps": ig_steps}},
                     batch_size=16, seed=seed, progress=True)
@@ -104,7 +106,7 @@ def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, 
 
 
 def markdown(res: dict) -> str:
-    lines = [f"Faithfulness on the bundled world's test split (`{res['command']}`).", ""]
+    lines = [f"Faithfulness on the world's test split (`{res['command']}`).", ""]
     for name, r in res["judges"].items():
         lines += [f"**{name} judge** ({r['n_examples']} responses, {r['n_attributed_pairs']} pairs judged True, "
                   f"{r['n_localisation_pairs']} local pairs with checker truth, curves on {r['n_curve_pairs']}; "
@@ -134,13 +136,24 @@ def main(argv=None) -> int:
     p.add_argument("--max-curve-pairs", type=int, default=60)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/results")
+    p.add_argument("--data", default=None, help="world folder (default: the shipped world)")
+    p.add_argument("--merge", action="store_true", help="keep the other judges' results already in --out")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     a = p.parse_args(argv)
-    res = {"command": "python benchmarks/faithfulness.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "judges": {}}
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
+    cmd = "python benchmarks/faithfulness.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    res = {"command": cmd, "judges": {}}
+    out = Path(a.out)
+    if a.merge and (out / "faithfulness.json").exists():  # keep the other judges' results
+        res = json.loads((out / "faithfulness.json").read_text())
+        res["command"] = res.get("command", "") + f"; {cmd}"
     for which in a.judges.split(","):
         key = {"external": "judge", "self": "self"}[which]
-        res["judges"][which] = run_judge(key, a.n_examples, a.ig_steps, a.max_curve_pairs, a.seed)
-    out = Path(a.out)
+        res["judges"][which] = run_judge(key, a.n_examples, a.ig_steps, a.max_curve_pairs, a.seed, a.data)
+        res["judges"][which]["command"] = cmd
     out.mkdir(parents=True, exist_ok=True)
     (out / "faithfulness.json").write_text(json.dumps(res, indent=1))
     md = markdown(res)

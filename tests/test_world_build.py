@@ -148,3 +148,16 @@ def test_report_names_the_judges_external_and_self(quick_world, tmp_path):
     assert 0.0 <= pol["checker_score"]["greedy"] <= 1.0
     md = write_quality(res, tmp_path)["md"].read_text()
     assert "| external judge | self judge |" in md and "greeting names the prompt's person" in md
+
+
+def test_a_complete_build_resumes_without_training(quick_world, monkeypatch):
+    """Every stage is marked done: a second `build` trains nothing, keeps the models, and adds its
+    run to build.json (the build's time is the sum of its runs)."""
+    import g2r_lens.world.build as wb
+
+    out, summary = quick_world
+    before = (out / "judge" / "model.safetensors").read_bytes()
+    monkeypatch.setattr(wb, "train", lambda *a, **k: pytest.fail("a complete build trained again"))
+    again = wb.build(out, BuildConfig.quick())
+    assert (out / "judge" / "model.safetensors").read_bytes() == before
+    assert len(again["runs"]) == 2 and again["seconds"] >= summary["seconds"]

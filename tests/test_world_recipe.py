@@ -160,3 +160,34 @@ def test_policy_report_measures_on_hand_examples():
     rows = [[1, 1, 1, 0], [1, 0, 0, 1], [0, 1, 1, 0], [0, 0, 0, 1]]
     assert _phi_pairs(rows) == pytest.approx([0.0, 0.0, 0.0, 1.0, -1.0, -1.0], abs=1e-9)
     assert _phi_pairs([[1, 0], [1, 1]]) == []  # a constant criterion has no correlation
+
+
+def test_build_knobs_from_the_command_line():
+    from g2r_lens.errors import WorldError
+    from g2r_lens.world.build import BuildConfig
+    from g2r_lens.world.cli import set_knob
+
+    cfg = BuildConfig()
+    for item in ("policy_steps=3000", "lr=0.001", "template=after", "balance=false", "judge.layers=2"):
+        set_knob(cfg, item)
+    assert (cfg.policy_steps, cfg.lr, cfg.template, cfg.balance, cfg.judge.layers) == (3000, 1e-3, "after", False, 2)
+    for bad in ("policy_steps", "nope=1", "policy_steps=many", "judge.width=3", "balance=maybe"):
+        with pytest.raises(WorldError):
+            set_knob(cfg, bad)
+
+
+def test_a_world_folder_names_its_judge_layout(tmp_path):
+    """Judges load with the layout they were trained with: build.json's config.template; a world
+    from before layouts were recorded (no key) used the rule-after layout."""
+    import json
+
+    from g2r_lens.world.formats import (RULE_AFTER_TEMPLATE, RULE_BEFORE_TEMPLATE, WORLD_TEMPLATE,
+                                        world_template)
+
+    assert RULE_BEFORE_TEMPLATE.user.index("{criterion}") < RULE_BEFORE_TEMPLATE.user.index("{response}")
+    assert RULE_AFTER_TEMPLATE.user.index("{criterion}") > RULE_AFTER_TEMPLATE.user.index("{response}")
+    assert world_template(None) is WORLD_TEMPLATE and world_template(tmp_path) is WORLD_TEMPLATE
+    (tmp_path / "build.json").write_text(json.dumps({"config": {"seed": 0}}))
+    assert world_template(tmp_path) is RULE_AFTER_TEMPLATE
+    (tmp_path / "build.json").write_text(json.dumps({"config": {"template": "before"}}))
+    assert world_template(tmp_path) is RULE_BEFORE_TEMPLATE

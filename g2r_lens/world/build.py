@@ -153,17 +153,53 @@ def train_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Ta
 
     train(policy, cfg.policy_hard_steps or max(1, cfg.policy_steps // 4), cfg.lr / 3, policy_hard_loss, "policy (hardening)", log,
           checkpoint=out / "policy_hard.ckpt")
+    _save_policy(policy, tok, out)
+    return policy
+
+
+def _save_policy(policy: torch.nn.Module, tok: Any, out: Path) -> None:
     policy.requires_grad_(False)
     policy.generation_config.eos_token_id = policy_end_id(tok)
-    policy.generation_config.pad_token_id = pad
+    policy.generation_config.pad_token_id = tok.pad_token_id
     save_half(policy, out / "policy")
     tok.save_pretrained(out / "policy")
+
+
+def extend_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Task], policy: torch.nn.Module,
+                  log: list) -> torch.nn.Module:
+    """Stage 4c: ``policy_extra_steps`` more of writing and judging (half of the judge responses its
+    own samples), on a fresh schedule at ``lr / 2``: copying the prompt's facts (event, place, day,
+    number, item) is learned after copying its name, and late."""
+    rng = random.Random(cfg.seed + 11)
+    pj = Judge(policy, tok, TEMPLATES[cfg.template])
+    hard_tasks = [rng.choice(train_tasks) for _ in range(max(1, cfg.hardening_responses // 2))]
+    samples = sample_policy(policy, tok, [t.prompt for t in hard_tasks], max_new_tokens=cfg.max_new_tokens,
+                            temperature=1.0, seed=cfg.seed + 11)
+    hard = [(t, r, "policy") for t, r in zip(hard_tasks, samples) if r.strip()] or [(hard_tasks[0], "Hi.", "policy")]
+    policy.requires_grad_(True)
+    sft_stream = response_stream(train_tasks, random.Random(cfg.seed + 12), POLICY_MODES)
+    jd_stream = _judge_stream(train_tasks, cfg, cfg.seed + 13)
+    pad = tok.pad_token_id
+
+    def loss_fn(step):
+        sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
+        mix = [rng.choice(hard) if rng.random() < 0.5 else next(jd_stream) for _ in range(cfg.policy_judge_batch)]
+        items = [judge_item(pj, t, r, m) for t, r, m in mix]
+        l1 = sft_loss(policy, sft, pad)
+        l2, acc = judge_loss(policy, items, pad, pj.true_id, pj.false_id, 0.0, cfg.balance)
+        return l1 + l2, {"sft": l1.item(), "judge_acc": acc}
+
+    train(policy, cfg.policy_extra_steps, cfg.lr / 2, loss_fn, "policy (copying)", log,
+          checkpoint=out / "policy_extra.ckpt")
+    _save_policy(policy, tok, out)
     return policy
 
 
 def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict[str, Any]:
     """Run every stage; returns a summary (also written to ``build.json``)."""
     cfg = cfg or BuildConfig()
+    if cfg.template not in TEMPLATES:
+        raise WorldError(f"unknown judge layout {cfg.template!r}; use one of {sorted(TEMPLATES)}")
     out = Path(out) if out else DATA_DIR
     out.mkdir(parents=True, exist_ok=True)
     if cfg.parallel and not cfg.threads:
@@ -193,7 +229,8 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     # 5a. the external judge's base stage needs no policy data: with `parallel`, it trains in a
     # second process on the other core while the policy trains here.
     proc = None
-    if cfg.parallel and not _is_done(out / "judge_base", cfg):
+    judge_done = _is_done(out / "judge", cfg)
+    if cfg.parallel and not judge_done and not _is_done(out / "judge_base", cfg):
         import subprocess
         import sys
 
@@ -209,6 +246,9 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
         else:
             policy = train_policy(out, cfg, tok, train_tasks, log)
             _done(out / "policy")
+        if cfg.policy_extra_steps and not (cfg.resume and (out / "policy" / ".extra_done").exists()):
+            policy = extend_policy(out, cfg, tok, train_tasks, policy, log)
+            (out / "policy" / ".extra_done").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
         pj = Judge(policy, tok, TEMPLATES[cfg.template])
         true_id, false_id, pad = pj.true_id, pj.false_id, tok.pad_token_id
         jd_stream = _judge_stream(train_tasks, cfg, cfg.seed + 5)
@@ -226,6 +266,9 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
         raise
 
     # 5. external judge: base stage (5a), then hardening on a mix that includes the policy's samples
+    if judge_done:  # a resumed build whose external judge is complete
+        judge = AutoModelForCausalLM.from_pretrained(out / "judge")
+        return _summary(out, cfg, policy, judge, tok, policy_score, t0, load_start, log)
     if proc is not None:
         if proc.wait() != 0:
             raise WorldError("the external judge's base stage failed (see its output above)")
@@ -249,15 +292,31 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     judge.requires_grad_(False)
     save_half(judge, out / "judge")
     tok.save_pretrained(out / "judge")
+    _done(out / "judge")
     shutil.rmtree(out / "judge_base", ignore_errors=True)
+    return _summary(out, cfg, policy, judge, tok, policy_score, t0, load_start, log)
 
+
+def _summary(out, cfg, policy, judge, tok, policy_score, t0, load_start, log) -> dict[str, Any]:
+    seconds = round(time.time() - t0, 1)
+    runs = [{"seconds": seconds, "where": _where(load_start)}]
+    prev = out / "build.json"
+    if cfg.resume and prev.exists():  # a resumed build: its time adds to the earlier runs'
+        try:
+            old = json.loads(prev.read_text())
+            runs = old.get("runs") or [{"seconds": old.get("seconds", 0.0), "where": old.get("where", {})}]
+            runs = runs + [{"seconds": seconds, "where": _where(load_start)}]
+            log = list(old.get("log", [])) + list(log)
+        except (ValueError, OSError):
+            pass
     summary = {
         "config": asdict(cfg),
         "params": {"policy": n_params(policy), "judge": n_params(judge)},
         "vocab_size": len(tok),
         "policy_sample_checker_score": policy_score,
-        "seconds": round(time.time() - t0, 1),
+        "seconds": round(sum(r["seconds"] for r in runs), 1),
         "where": _where(load_start),
+        "runs": runs,
         "torch": torch.__version__,
         "log": log,
     }

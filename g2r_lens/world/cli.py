@@ -14,6 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", default=None, help="output folder (default: the package's bundled data folder)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--quick", action="store_true", help="a few steps of every stage (smoke test, not for use)")
+    b.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
+                   help="override a BuildConfig knob, e.g. --set policy_steps=3000 (repeatable; "
+                        "model shapes: policy.layers=4)")
     b.set_defaults(fn=cmd_build)
     r = wsub.add_parser("report", help="judge accuracy against the exact checker (results table)")
     r.add_argument("--data", default=None, help="world folder (default: bundled)")
@@ -25,12 +28,56 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(fn=cmd_report)
 
 
+def set_knob(cfg, item: str) -> None:
+    """Apply ``KNOB=VALUE`` (or ``policy.KNOB=VALUE``) to a :class:`BuildConfig`, typed by its field."""
+    from dataclasses import fields
+
+    from ..errors import WorldError
+
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise WorldError(f"--set wants KNOB=VALUE, not {item!r}")
+    target, name = cfg, key.strip()
+    if "." in name:
+        head, name = name.split(".", 1)
+        target = getattr(cfg, head, None)
+        if target is None or not hasattr(target, "__dataclass_fields__"):
+            raise WorldError(f"unknown model shape {head!r}; use policy.* or judge.*")
+    known = {f.name: f for f in fields(target)}
+    if name not in known:
+        raise WorldError(f"unknown build knob {key!r}; known: {', '.join(sorted(known))}")
+    old = getattr(target, name)
+    try:
+        if isinstance(old, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            new = value.lower() in ("true", "1")
+        elif old is None or isinstance(old, int):
+            new = None if value.lower() == "none" else int(value)
+        elif isinstance(old, float):
+            new = float(value)
+        else:
+            new = value
+    except ValueError:
+        raise WorldError(f"--set {key}: {value!r} is not a valid {type(old).__name__}") from None
+    setattr(target, name, new)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import BuildConfig, build
 
     cfg = BuildConfig.quick() if args.quick else BuildConfig()
     cfg.seed = args.seed
+    for item in args.set:
+        set_knob(cfg, item)
     summary = build(args.out, cfg)
+    from .bundle import DATA_DIR
+
+    bj = Path(args.out or DATA_DIR) / "build.json"  # record how the build was asked for
+    rec = json.loads(bj.read_text())
+    rec["command"] = "g2r world build" + (f" --seed {args.seed}" if args.seed else "") + \
+        (" --quick" if args.quick else "") + "".join(f" --set {x}" for x in args.set) + (" --out DIR" if args.out else "")
+    bj.write_text(json.dumps(rec, indent=1))
     print(json.dumps({k: v for k, v in summary.items() if k not in ("log", "config")}, indent=1))
     return 0
 

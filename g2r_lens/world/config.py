@@ -43,6 +43,9 @@ class BuildConfig:
     policy_steps: int = _help("policy training steps (writing and judging)", default=2200)
     policy_hard_steps: int = _help("policy hardening steps (judging its own samples too); 0: policy_steps // 4",
                                    default=300)
+    policy_extra_steps: int = _help("a last policy stage (writing and judging, own samples in the judge mix, a fresh "
+                                    "schedule at lr / 2): small models learn to copy the prompt's facts late",
+                                    default=700)
     judge_steps: int = _help("external judge base-stage steps", default=2200)
     judge_hard_steps: int = _help("external judge hardening steps (with policy samples); 0: judge_steps // 4",
                                   default=250)
@@ -71,7 +74,7 @@ class BuildConfig:
         """A few steps of everything: for CI and smoke tests, not for use."""
         return cls(n_train=60, n_val=20, n_test=20, vocab_size=512,
                    policy=ModelShape(layers=1, hidden=32, heads=2), judge=ModelShape(layers=1, hidden=32, heads=2),
-                   policy_steps=4, judge_steps=4, policy_hard_steps=2, judge_hard_steps=2, hardening_responses=8, sft_batch=4, judge_batch=3, max_new_tokens=24,
+                   policy_steps=4, judge_steps=4, policy_hard_steps=2, policy_extra_steps=2, judge_hard_steps=2, hardening_responses=8, sft_batch=4, judge_batch=3, max_new_tokens=24,
                    policy_judge_batch=3)
 
     @classmethod

@@ -14,7 +14,7 @@ from typing import Any
 from ..chatml import IM_END
 from ..judge import JudgeTemplate
 
-__all__ = ["WORLD_TEMPLATE", "RULE_BEFORE_TEMPLATE", "RULE_AFTER_TEMPLATE", "TEMPLATES", "policy_prompt_ids", "policy_end_id"]
+__all__ = ["WORLD_TEMPLATE", "RULE_BEFORE_TEMPLATE", "RULE_AFTER_TEMPLATE", "TEMPLATES", "world_template", "policy_prompt_ids", "policy_end_id"]
 
 # The world v2 judge prompt: the criterion comes *before* the response, so that a causal judge reads
 # every response token already knowing what is checked (the token that makes the rule true can
@@ -38,6 +38,23 @@ WORLD_TEMPLATE = RULE_AFTER_TEMPLATE
 
 #: build layouts by name (``BuildConfig.template``)
 TEMPLATES = {"before": RULE_BEFORE_TEMPLATE, "after": RULE_AFTER_TEMPLATE}
+
+
+def world_template(folder: Any = None) -> JudgeTemplate:
+    """The judge prompt a world folder's judges were trained with: its ``build.json`` records the
+    layout (``config.template``); a world built before layouts were recorded used the rule-after
+    layout. ``None``: the shipped world's (:data:`WORLD_TEMPLATE`)."""
+    import json
+    from pathlib import Path
+
+    if folder is None:
+        return WORLD_TEMPLATE
+    path = Path(folder) / "build.json"
+    try:
+        layout = json.loads(path.read_text()).get("config", {}).get("template", "after")
+    except (OSError, ValueError):
+        return WORLD_TEMPLATE
+    return TEMPLATES.get(layout, RULE_AFTER_TEMPLATE)
 
 
 def policy_prompt_ids(tok: Any, prompt: str) -> list[int]:

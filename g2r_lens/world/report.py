@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import torch
 
 from .bundle import DATA_DIR, judge_folder, judge_name, load_tasks, task_example
-from .formats import WORLD_TEMPLATE
+from .formats import world_template
 from .responses import ADVERSARIAL_MODES, counterfactual_twin, sample_response
 
 ORDINARY = ("good", "noisy")
@@ -31,7 +31,7 @@ ORDINARY = ("good", "noisy")
 def _load(data: Path, which: str):
     from ..judge import Judge
 
-    return Judge.from_pretrained(judge_folder(which, data), WORLD_TEMPLATE, device="cpu", dtype="float32")
+    return Judge.from_pretrained(judge_folder(which, data), world_template(data), device="cpu", dtype="float32")
 
 
 def policy_samples(data: Path, tasks: Sequence, seed: int = 0, max_new_tokens: int = 96) -> list[str]:

@@ -2,13 +2,15 @@
 
 For (response, criterion) pairs where the judge says True, the checker agrees, and the criterion is
 local (its truth is a set of response characters), it measures
-- localisation of the checker's truth tokens: AUROC and precision@k (k = number of truth tokens);
+- localisation of the checker's truth tokens: AUROC (mean over pairs, 95 % percentile-bootstrap CI
+  over pairs; and per criterion kind) and precision@k (k = number of truth tokens);
 - deletion and insertion curves on the judge's log p(True) and their AOPC (replacement: the judge's
   neutral token, a real token, never [MASK]);
 - Spearman rank correlation with leave_one_out (over all pairs the judge says True);
 - wall time per attributed pair.
 
     python benchmarks/faithfulness.py            # writes benchmarks/results/faithfulness.{json,md}
+                                                 # (>= 200 localisation pairs per judge by default)
 """
 
 from __future__ import annotations
@@ -29,10 +31,20 @@ from tqdm.auto import tqdm  # noqa: E402
 from g2r_lens import attribute, get_method  # noqa: E402
 from g2r_lens.faithfulness import auroc, perturbation_curves, precision_at_k, spearman  # noqa: E402
 from g2r_lens.spans import token_mask_for_char_spans  # noqa: E402
-from g2r_lens.world.bundle import load_judge, world_examples  # noqa: E402
+from g2r_lens.world.bundle import judge_folder, load_judge, load_tasks, world_examples  # noqa: E402
 
 METHODS = ["grad_x_input", "grad_l1", "grad_l2", "integrated_gradients", "attention_last", "attention_rollout",
            "leave_one_out", "uniform", "random"]
+
+
+def bootstrap_ci(values, n_boot: int = 2000, seed: int = 0) -> list[float]:
+    """95 % percentile-bootstrap interval of the mean over pairs (NaNs dropped)."""
+    v = np.asarray([x for x in values if x is not None and x == x], dtype=float)
+    if not len(v):
+        return [math.nan, math.nan]
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(1)
+    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
 
 def nanmean(xs):
@@ -40,9 +52,11 @@ def nanmean(xs):
     return float(np.mean(xs)) if xs else math.nan
 
 
-def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, seed: int) -> dict:
-    judge = load_judge(which, device="cpu", dtype="float32")
-    examples = world_examples("test", n_examples, seed=seed, modes=("noisy", "good", "misplaced"))
+def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, seed: int, data=None) -> dict:
+    judge = load_judge(which, device="cpu", dtype="float32", path=judge_folder(which, data) if data else None)
+    tasks = load_tasks("test", Path(data) / "tasks") if data else None
+    examples = world_examples("test", n_examples, seed=seed, modes=("noisy", "good", "mixed", "misplaced"),
+                              tasks=tasks)
     t0 = time.perf_counter()
     run = attribute(judge, examples, METHODS, method_params={"integrated_gradients": {"n_steps": ig_steps}},
                     batch_size=16, seed=seed, progress=True)
@@ -77,7 +91,9 @@ def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, 
     out = {}
     for m in METHODS:
         row = {key: nanmean(v) for key, v in stats[m].items() if not key.startswith("kind:")}
+        row["auroc_ci95"] = bootstrap_ci(stats[m]["auroc"], seed=seed)
         row["auroc_by_kind"] = {key[5:]: nanmean(v) for key, v in stats[m].items() if key.startswith("kind:")}
+        row["n_by_kind"] = {key[5:]: len(v) for key, v in stats[m].items() if key.startswith("kind:")}
         shared = seconds["gradient_pass"] if get_method(m).family == "gradient" else 0.0
         row["seconds_per_pair"] = (seconds[m] + shared) / max(1, n_attr)
         out[m] = row
@@ -88,35 +104,54 @@ def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, 
 
 
 def markdown(res: dict) -> str:
-    lines = [f"Faithfulness on the bundled world's test split (`{res['command']}`).", ""]
+    lines = [f"Faithfulness on the world's test split (`{res['command']}`).", ""]
     for name, r in res["judges"].items():
         lines += [f"**{name} judge** ({r['n_examples']} responses, {r['n_attributed_pairs']} pairs judged True, "
                   f"{r['n_localisation_pairs']} local pairs with checker truth, curves on {r['n_curve_pairs']}; "
                   f"IG {r['ig_steps']} steps)", "",
-                  "| method | AUROC | precision@k | AOPC deletion | AOPC insertion | Spearman vs LOO | s / pair |",
+                  "| method | AUROC [95% CI] | precision@k | AOPC deletion | AOPC insertion | Spearman vs LOO | s / pair |",
                   "|---|---|---|---|---|---|---|"]
         for m, row in r["methods"].items():
-            lines.append(f"| {m} | {row['auroc']:.3f} | {row['precision_at_k']:.3f} | {row['aopc_deletion']:.3f} | "
-                         f"{row['aopc_insertion']:.3f} | {row['spearman_vs_loo']:.3f} | {row['seconds_per_pair']:.4f} |")
+            lo, hi = row["auroc_ci95"]
+            lines.append(f"| {m} | {row['auroc']:.3f} [{lo:.3f}, {hi:.3f}] | {row['precision_at_k']:.3f} | "
+                         f"{row['aopc_deletion']:.3f} | {row['aopc_insertion']:.3f} | {row['spearman_vs_loo']:.3f} | "
+                         f"{row['seconds_per_pair']:.4f} |")
+        kinds = sorted({k for row in r["methods"].values() for k in row["auroc_by_kind"]})
+        lines += ["", f"AUROC by criterion kind ({name} judge; pairs: " + ", ".join(
+            f"{k} {r['methods']['leave_one_out']['n_by_kind'].get(k, 0)}" for k in kinds) + ")", "",
+            "| method | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+        for m, row in r["methods"].items():
+            lines.append(f"| {m} | " + " | ".join(f"{row['auroc_by_kind'].get(k, math.nan):.3f}" for k in kinds) + " |")
         lines.append("")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n-examples", type=int, default=60)
+    p.add_argument("--n-examples", type=int, default=240)
     p.add_argument("--judges", default="external,self")
     p.add_argument("--ig-steps", type=int, default=16)
     p.add_argument("--max-curve-pairs", type=int, default=60)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/results")
+    p.add_argument("--data", default=None, help="world folder (default: the shipped world)")
+    p.add_argument("--merge", action="store_true", help="keep the other judges' results already in --out")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     a = p.parse_args(argv)
-    res = {"command": "python benchmarks/faithfulness.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "judges": {}}
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
+    cmd = "python benchmarks/faithfulness.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    res = {"command": cmd, "judges": {}}
+    out = Path(a.out)
+    if a.merge and (out / "faithfulness.json").exists():  # keep the other judges' results
+        res = json.loads((out / "faithfulness.json").read_text())
+        res["command"] = res.get("command", "") + f"; {cmd}"
     for which in a.judges.split(","):
         key = {"external": "judge", "self": "self"}[which]
-        res["judges"][which] = run_judge(key, a.n_examples, a.ig_steps, a.max_curve_pairs, a.seed)
-    out = Path(a.out)
+        res["judges"][which] = run_judge(key, a.n_examples, a.ig_steps, a.max_curve_pairs, a.seed, a.data)
+        res["judges"][which]["command"] = cmd
     out.mkdir(parents=True, exist_ok=True)
     (out / "faithfulness.json").write_text(json.dumps(res, indent=1))
     md = markdown(res)

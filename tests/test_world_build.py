@@ -36,17 +36,24 @@ def test_quick_build_writes_loadable_artefacts(quick_world):
     assert j.tokenizer.convert_ids_to_tokens([j.true_id, j.false_id]) == ["True", "False"]
 
 
-def test_prefix_shared_training_logits_equal_judge_inference(quick_world):
-    """The training path (prefix once, branched per criterion) computes exactly what Judge computes."""
+@pytest.mark.parametrize("layout", ["before", "after"])
+def test_prefix_shared_training_logits_equal_judge_inference(quick_world, layout):
+    """The training path (shared prefix once, branched per criterion) computes exactly what Judge
+    computes, with the rule before the response (short shared prefix) and after it (long one)."""
+    from g2r_lens.judge import Judge
+    from g2r_lens.world.formats import TEMPLATES
+
     out, _ = quick_world
-    j = load_judge(path=out / "judge")
+    j0 = load_judge(path=out / "judge")
+    j = Judge(j0.model, j0.tokenizer, TEMPLATES[layout])
     tasks = generate_tasks(4, seed=1, split="train")
     rng = random.Random(0)
     items = [judge_item(j, t, sample_response(t, rng, "noisy"), "noisy") for t in tasks]
     with torch.no_grad():
         train_logp = judge_logits(j.model, items, j.pad_id).log_softmax(-1)[:, j.true_id]
     ref = []
-    for it in items:
+    for it, t in zip(items, tasks):
+        assert len(it.conts) == len(t.rubric) and all(c for c in it.conts)
         for c in it.conts:
             with torch.no_grad():
                 logits = j.model(input_ids=torch.tensor([it.prefix + c])).logits[0, -1].float()
@@ -133,5 +140,24 @@ def test_report_names_the_judges_external_and_self(quick_world, tmp_path):
     assert list(res["judges"]) == ["external", "self"]
     for acc in res["judges"].values():
         assert 0.0 <= acc["ordinary"]["accuracy"] <= 1.0 and acc["ordinary"]["n"] > 0
+    assert "mode:twin" in res["judges"]["external"]
+    from g2r_lens.world.report import policy_quality
+
+    res["policy"] = pol = policy_quality(out, n_tasks=2, samples=2, max_new_tokens=8)
+    assert pol["name_in_greeting"]["n"] == 4 and set(pol["facts"]) >= {"event", "place", "day"}
+    assert 0.0 <= pol["checker_score"]["greedy"] <= 1.0
     md = write_quality(res, tmp_path)["md"].read_text()
-    assert "| external judge | self judge |" in md
+    assert "| external judge | self judge |" in md and "greeting names the prompt's person" in md
+
+
+def test_a_complete_build_resumes_without_training(quick_world, monkeypatch):
+    """Every stage is marked done: a second `build` trains nothing, keeps the models, and adds its
+    run to build.json (the build's time is the sum of its runs)."""
+    import g2r_lens.world.build as wb
+
+    out, summary = quick_world
+    before = (out / "judge" / "model.safetensors").read_bytes()
+    monkeypatch.setattr(wb, "train", lambda *a, **k: pytest.fail("a complete build trained again"))
+    again = wb.build(out, BuildConfig.quick())
+    assert (out / "judge" / "model.safetensors").read_bytes() == before
+    assert len(again["runs"]) == 2 and again["seconds"] >= summary["seconds"]

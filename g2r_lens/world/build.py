@@ -23,6 +23,7 @@ tokenizer), :mod:`~g2r_lens.world.training` (models, losses, loop); this module 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import time
@@ -37,13 +38,36 @@ from ..judge import Judge
 from .bundle import DATA_DIR
 from .checker import check
 from .config import BuildConfig, ModelShape
-from .corpus import JUDGE_MODES, POLICY_MODES, build_tokenizer, judge_item, response_stream, sft_example
-from .formats import WORLD_TEMPLATE, policy_end_id
+from .corpus import (JUDGE_MODES, POLICY_MODES, build_tokenizer, judge_item, response_stream, sft_example,
+                     twin_stream)
+from .formats import TEMPLATES, policy_end_id
 from .prompts import write_splits
 from .schema import Task, read_tasks
 from .training import judge_loss, n_params, new_model, sample_policy, sft_loss, train
 
 __all__ = ["BuildConfig", "ModelShape", "build", "train_policy", "train_judge_base"]
+
+
+def save_half(model: torch.nn.Module, folder: Path) -> None:
+    """Save ``model`` with fp16 weights (half the bytes in git) and an fp32 ``dtype`` in its config,
+    so that ``from_pretrained`` (default dtype) still gives an fp32 model on CPU."""
+    from safetensors.torch import load_file, save_file
+
+    model.save_pretrained(folder)
+    path = folder / "model.safetensors"
+    weights = load_file(path)
+    save_file({k: v.to(torch.float16).contiguous() for k, v in weights.items()}, path, metadata={"format": "pt"})
+
+
+def _where(load_start: tuple) -> dict[str, Any]:
+    """Where the build ran: device, cores, threads, and the load average at its start and end (a
+    1-minute load above the cores used means the CPU was shared with other work)."""
+    import platform
+
+    return {"device": "cpu", "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "processor": platform.processor() or platform.machine(), "python": platform.python_version(),
+            "loadavg_start": [round(x, 2) for x in load_start],
+            "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
 
 
 def _done(folder: Path) -> None:
@@ -52,6 +76,12 @@ def _done(folder: Path) -> None:
 
 def _is_done(folder: Path, cfg: BuildConfig) -> bool:
     return cfg.resume and (folder / ".done").exists()
+
+
+def _judge_stream(tasks: Sequence[Task], cfg: BuildConfig, seed: int):
+    """Judge responses (:data:`JUDGE_MODES`), a share followed by their counterfactual twin."""
+    return twin_stream(response_stream(tasks, random.Random(seed), JUDGE_MODES), random.Random(seed + 100),
+                       cfg.twin_rate)
 
 
 def train_judge_base(out: Path, cfg: BuildConfig) -> None:
@@ -63,17 +93,18 @@ def train_judge_base(out: Path, cfg: BuildConfig) -> None:
     tok = AutoTokenizer.from_pretrained(out / "tokenizer")
     train_tasks = read_tasks(out / "tasks" / "train.jsonl")
     judge = new_model(tok, cfg.judge, cfg.seed + 10)
-    jj = Judge(judge, tok, WORLD_TEMPLATE)
+    jj = Judge(judge, tok, TEMPLATES[cfg.template])
     judge.requires_grad_(True)
-    stream = response_stream(train_tasks, random.Random(cfg.seed + 4), JUDGE_MODES)
+    stream = _judge_stream(train_tasks, cfg, cfg.seed + 4)
     log: list[dict] = []
 
     def loss_fn(step):
         items = [judge_item(jj, t, r, m) for t, r, m in (next(stream) for _ in range(cfg.judge_batch))]
-        loss, acc = judge_loss(judge, items, tok.pad_token_id, jj.true_id, jj.false_id, cfg.judge_lm_weight)
+        loss, acc = judge_loss(judge, items, tok.pad_token_id, jj.true_id, jj.false_id, cfg.judge_lm_weight,
+                               cfg.balance)
         return loss, {"acc": acc}
 
-    train(judge, cfg.judge_steps, cfg.lr, loss_fn, "external judge (base)", log)
+    train(judge, cfg.judge_steps, cfg.lr, loss_fn, "external judge (base)", log, checkpoint=out / "judge_base.ckpt")
     judge.save_pretrained(out / "judge_base")
     (out / "judge_base" / "log.json").write_text(json.dumps(log))
     _done(out / "judge_base")
@@ -84,20 +115,22 @@ def train_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Ta
     stage adds judge prompts on its own samples (so the self-judge has seen what it writes)."""
     rng = random.Random(cfg.seed)
     policy = new_model(tok, cfg.policy, cfg.seed)
-    pj = Judge(policy, tok, WORLD_TEMPLATE)
+    pj = Judge(policy, tok, TEMPLATES[cfg.template])
     policy.requires_grad_(True)
     true_id, false_id, pad = pj.true_id, pj.false_id, tok.pad_token_id
     sft_stream = response_stream(train_tasks, random.Random(cfg.seed + 1), POLICY_MODES)
-    jd_stream = response_stream(train_tasks, random.Random(cfg.seed + 2), JUDGE_MODES)
+    jd_stream = _judge_stream(train_tasks, cfg, cfg.seed + 2)
+    jb = cfg.policy_judge_batch
 
     def policy_loss(step):
         sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
-        items = [judge_item(pj, t, r, m) for t, r, m in (next(jd_stream) for _ in range(cfg.judge_batch))]
+        items = [judge_item(pj, t, r, m) for t, r, m in (next(jd_stream) for _ in range(jb))]
         l1 = sft_loss(policy, sft, pad)
-        l2, acc = judge_loss(policy, items, pad, true_id, false_id)
+        l2, acc = judge_loss(policy, items, pad, true_id, false_id, 0.0, cfg.balance)
         return l1 + l2, {"sft": l1.item(), "judge_acc": acc}
 
-    train(policy, cfg.policy_steps, cfg.lr, policy_loss, "policy (sft + judge)", log)
+    train(policy, cfg.policy_steps, cfg.lr, policy_loss, "policy (sft + judge)", log,
+          checkpoint=out / "policy.ckpt")
     policy.requires_grad_(False)
 
     # 4. hardening data: the policy's own samples, labelled by the checker
@@ -112,24 +145,61 @@ def train_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Ta
 
     def policy_hard_loss(step):
         sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
-        mix = [hard_rng.choice(hard) if hard_rng.random() < 0.5 else next(jd_stream) for _ in range(cfg.judge_batch)]
+        mix = [hard_rng.choice(hard) if hard_rng.random() < 0.5 else next(jd_stream) for _ in range(jb)]
         items = [judge_item(pj, t, r, m) for t, r, m in mix]
         l1 = sft_loss(policy, sft, pad)
-        l2, acc = judge_loss(policy, items, pad, true_id, false_id)
+        l2, acc = judge_loss(policy, items, pad, true_id, false_id, 0.0, cfg.balance)
         return l1 + l2, {"sft": l1.item(), "judge_acc": acc}
 
-    train(policy, max(1, cfg.policy_steps // 3), cfg.lr / 3, policy_hard_loss, "policy (hardening)", log)
+    train(policy, cfg.policy_hard_steps or max(1, cfg.policy_steps // 4), cfg.lr / 3, policy_hard_loss, "policy (hardening)", log,
+          checkpoint=out / "policy_hard.ckpt")
+    _save_policy(policy, tok, out)
+    return policy
+
+
+def _save_policy(policy: torch.nn.Module, tok: Any, out: Path) -> None:
     policy.requires_grad_(False)
     policy.generation_config.eos_token_id = policy_end_id(tok)
-    policy.generation_config.pad_token_id = pad
-    policy.save_pretrained(out / "policy")
+    policy.generation_config.pad_token_id = tok.pad_token_id
+    save_half(policy, out / "policy")
     tok.save_pretrained(out / "policy")
+
+
+def extend_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Task], policy: torch.nn.Module,
+                  log: list) -> torch.nn.Module:
+    """Stage 4c: ``policy_extra_steps`` more of writing and judging (half of the judge responses its
+    own samples), on a fresh schedule at ``lr / 2``: copying the prompt's facts (event, place, day,
+    number, item) is learned after copying its name, and late."""
+    rng = random.Random(cfg.seed + 11)
+    pj = Judge(policy, tok, TEMPLATES[cfg.template])
+    hard_tasks = [rng.choice(train_tasks) for _ in range(max(1, cfg.hardening_responses // 2))]
+    samples = sample_policy(policy, tok, [t.prompt for t in hard_tasks], max_new_tokens=cfg.max_new_tokens,
+                            temperature=1.0, seed=cfg.seed + 11)
+    hard = [(t, r, "policy") for t, r in zip(hard_tasks, samples) if r.strip()] or [(hard_tasks[0], "Hi.", "policy")]
+    policy.requires_grad_(True)
+    sft_stream = response_stream(train_tasks, random.Random(cfg.seed + 12), POLICY_MODES)
+    jd_stream = _judge_stream(train_tasks, cfg, cfg.seed + 13)
+    pad = tok.pad_token_id
+
+    def loss_fn(step):
+        sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
+        mix = [rng.choice(hard) if rng.random() < 0.5 else next(jd_stream) for _ in range(cfg.policy_judge_batch)]
+        items = [judge_item(pj, t, r, m) for t, r, m in mix]
+        l1 = sft_loss(policy, sft, pad)
+        l2, acc = judge_loss(policy, items, pad, pj.true_id, pj.false_id, 0.0, cfg.balance)
+        return l1 + l2, {"sft": l1.item(), "judge_acc": acc}
+
+    train(policy, cfg.policy_extra_steps, cfg.lr / 2, loss_fn, "policy (copying)", log,
+          checkpoint=out / "policy_extra.ckpt")
+    _save_policy(policy, tok, out)
     return policy
 
 
 def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict[str, Any]:
     """Run every stage; returns a summary (also written to ``build.json``)."""
     cfg = cfg or BuildConfig()
+    if cfg.template not in TEMPLATES:
+        raise WorldError(f"unknown judge layout {cfg.template!r}; use one of {sorted(TEMPLATES)}")
     out = Path(out) if out else DATA_DIR
     out.mkdir(parents=True, exist_ok=True)
     if cfg.parallel and not cfg.threads:
@@ -137,6 +207,7 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     t0 = time.time()
+    load_start = os.getloadavg()
     log: list[dict] = []
     rng = random.Random(cfg.seed)
 
@@ -158,7 +229,8 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     # 5a. the external judge's base stage needs no policy data: with `parallel`, it trains in a
     # second process on the other core while the policy trains here.
     proc = None
-    if cfg.parallel and not _is_done(out / "judge_base", cfg):
+    judge_done = _is_done(out / "judge", cfg)
+    if cfg.parallel and not judge_done and not _is_done(out / "judge_base", cfg):
         import subprocess
         import sys
 
@@ -174,9 +246,12 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
         else:
             policy = train_policy(out, cfg, tok, train_tasks, log)
             _done(out / "policy")
-        pj = Judge(policy, tok, WORLD_TEMPLATE)
+        if cfg.policy_extra_steps and not (cfg.resume and (out / "policy" / ".extra_done").exists()):
+            policy = extend_policy(out, cfg, tok, train_tasks, policy, log)
+            (out / "policy" / ".extra_done").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        pj = Judge(policy, tok, TEMPLATES[cfg.template])
         true_id, false_id, pad = pj.true_id, pj.false_id, tok.pad_token_id
-        jd_stream = response_stream(train_tasks, random.Random(cfg.seed + 2), JUDGE_MODES)
+        jd_stream = _judge_stream(train_tasks, cfg, cfg.seed + 5)
         hard_rng = random.Random(cfg.seed + 3)
 
         # 4b. hardening data for the external judge: the final policy's own samples, checker-labelled
@@ -191,34 +266,57 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
         raise
 
     # 5. external judge: base stage (5a), then hardening on a mix that includes the policy's samples
+    if judge_done:  # a resumed build whose external judge is complete
+        judge = AutoModelForCausalLM.from_pretrained(out / "judge")
+        return _summary(out, cfg, policy, judge, tok, policy_score, t0, load_start, log)
     if proc is not None:
         if proc.wait() != 0:
             raise WorldError("the external judge's base stage failed (see its output above)")
     elif not _is_done(out / "judge_base", cfg):
         train_judge_base(out, cfg)
+    if cfg.parallel:  # the second process is done: the hardening stage may use every core
+        torch.set_num_threads(os.cpu_count() or 1)
     judge = AutoModelForCausalLM.from_pretrained(out / "judge_base")
     log.extend(json.loads((out / "judge_base" / "log.json").read_text()))
-    jj = Judge(judge, tok, WORLD_TEMPLATE)
+    jj = Judge(judge, tok, TEMPLATES[cfg.template])
     judge.requires_grad_(True)
 
     def ext_loss(step):
         mix = [hard_rng.choice(hard) if hard_rng.random() < 0.4 else next(jd_stream) for _ in range(cfg.judge_batch)]
         items = [judge_item(jj, t, r, m) for t, r, m in mix]
-        loss, acc = judge_loss(judge, items, pad, true_id, false_id, cfg.judge_lm_weight)
+        loss, acc = judge_loss(judge, items, pad, true_id, false_id, cfg.judge_lm_weight, cfg.balance)
         return loss, {"acc": acc}
 
-    train(judge, max(1, cfg.judge_steps // 4), cfg.lr / 3, ext_loss, "external judge (hardening)", log)
+    train(judge, cfg.judge_hard_steps or max(1, cfg.judge_steps // 4), cfg.lr / 3, ext_loss, "external judge (hardening)", log,
+          checkpoint=out / "judge_hard.ckpt")
     judge.requires_grad_(False)
-    judge.save_pretrained(out / "judge")
+    save_half(judge, out / "judge")
     tok.save_pretrained(out / "judge")
+    _done(out / "judge")
     shutil.rmtree(out / "judge_base", ignore_errors=True)
+    return _summary(out, cfg, policy, judge, tok, policy_score, t0, load_start, log)
 
+
+def _summary(out, cfg, policy, judge, tok, policy_score, t0, load_start, log) -> dict[str, Any]:
+    seconds = round(time.time() - t0, 1)
+    runs = [{"seconds": seconds, "where": _where(load_start)}]
+    prev = out / "build.json"
+    if cfg.resume and prev.exists():  # a resumed build: its time adds to the earlier runs'
+        try:
+            old = json.loads(prev.read_text())
+            runs = old.get("runs") or [{"seconds": old.get("seconds", 0.0), "where": old.get("where", {})}]
+            runs = runs + [{"seconds": seconds, "where": _where(load_start)}]
+            log = list(old.get("log", [])) + list(log)
+        except (ValueError, OSError):
+            pass
     summary = {
         "config": asdict(cfg),
         "params": {"policy": n_params(policy), "judge": n_params(judge)},
         "vocab_size": len(tok),
         "policy_sample_checker_score": policy_score,
-        "seconds": round(time.time() - t0, 1),
+        "seconds": round(sum(r["seconds"] for r in runs), 1),
+        "where": _where(load_start),
+        "runs": runs,
         "torch": torch.__version__,
         "log": log,
     }

@@ -21,7 +21,7 @@ from ..errors import ModelLoadError, WorldError
 from ..examples import Example
 from ..judge import Judge
 from .checker import check
-from .formats import WORLD_TEMPLATE
+from .formats import WORLD_TEMPLATE, world_template
 from .responses import sample_response
 from .schema import Task, read_tasks
 
@@ -67,7 +67,9 @@ def load_judge(which: str = "external", *, device: str = "auto", dtype: str = "a
         path = judge_folder(which)
     if not (Path(path) / "config.json").exists():
         raise ModelLoadError(f"no bundled checkpoint at {path}; rebuild the world with `g2r world build`")
-    return Judge.from_pretrained(path, WORLD_TEMPLATE, device=device, dtype=dtype, **kw)
+    # the layout the world's judges were trained with (recorded in the world folder's build.json)
+    template = kw.pop("template", None) or world_template(Path(path).parent)
+    return Judge.from_pretrained(path, template, device=device, dtype=dtype, **kw)
 
 
 def load_tasks(split: str = "test", folder: str | Path | None = None) -> list[Task]:

@@ -19,16 +19,20 @@ from ..examples import Example
 from ..judge import Judge
 from .checker import check
 from .formats import WORLD_TEMPLATE, policy_end_id, policy_prompt_ids
-from .responses import sample_response
+from .responses import counterfactual_twin, sample_response
 from .schema import Task
+from .vocab import AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBERS, PLACES, RUDE_WORDS, WEEKDAYS
 
-__all__ = ["POLICY_MODES", "JUDGE_MODES", "response_stream", "build_tokenizer", "sft_example", "JudgeItem",
+__all__ = ["POLICY_MODES", "JUDGE_MODES", "response_stream", "twin_stream", "build_tokenizer", "sft_example", "JudgeItem",
            "judge_item"]
 
-# Response modes the policy imitates: mostly noisy, so it starts at a checker score of ~0.3-0.4.
-POLICY_MODES = {"noisy": 0.75, "good": 0.08, "fragment": 0.07, "repeat": 0.03, "runon": 0.04, "keywords": 0.03}
-# Response modes the judges are trained on: balanced between plausible and degenerate.
-JUDGE_MODES = {"noisy": 0.38, "good": 0.17, "keywords": 0.09, "repeat": 0.08, "fragment": 0.1,
+# Response modes the policy imitates: mostly ``mixed`` (each item from the prompt right, missing or
+# wrong; right the likeliest), a few degenerate ones (what RL may amplify).
+POLICY_MODES = {"mixed": 0.9, "good": 0.04, "fragment": 0.03, "repeat": 0.01, "runon": 0.01, "keywords": 0.01}
+# Response modes the judges are trained on: balanced between plausible and degenerate. A share of
+# them (``twin_rate`` in the build) are followed by their counterfactual twin (the same response
+# with one truth word swapped or its sentence removed).
+JUDGE_MODES = {"noisy": 0.24, "mixed": 0.2, "good": 0.12, "keywords": 0.08, "repeat": 0.08, "fragment": 0.1,
                "runon": 0.08, "misplaced": 0.1}
 
 
@@ -46,6 +50,18 @@ def response_stream(tasks: Sequence[Task], rng: random.Random, table: dict[str, 
             yield task, r, mode
 
 
+def twin_stream(stream: Iterator[tuple[Task, str, str]], rng: random.Random,
+                rate: float) -> Iterator[tuple[Task, str, str]]:
+    """``stream`` where, with probability ``rate``, a response is followed by its counterfactual twin
+    (mode ``twin``): a minimal pair whose verdicts differ only through the truth words."""
+    for task, r, mode in stream:
+        yield task, r, mode
+        if rate and rng.random() < rate:
+            tw = counterfactual_twin(task, r, rng)
+            if tw and tw.strip():
+                yield task, tw, "twin"
+
+
 def build_tokenizer(tasks: Sequence[Task], vocab_size: int, seed: int = 0) -> Any:
     rng = random.Random(seed)
     lines = []
@@ -55,7 +71,12 @@ def build_tokenizer(tasks: Sequence[Task], vocab_size: int, seed: int = 0) -> An
         for mode in ("good", "noisy", "misplaced", "runon"):
             lines.append(sample_response(t, rng, mode))
     fixed = WORLD_TEMPLATE.user + WORLD_TEMPLATE.system + " True False Yes No"
-    lines += [fixed] * 50 + ["True", "False", "Yes", "No", "system", "user", "assistant"] * 50
+    lines += [fixed] * 50 + ["True", "False", "Yes", "No", "system", "user", "assistant"] * 300
+    # the world's content words as single tokens (with and without a leading space, any case):
+    # copying a name or a place is then one attention step
+    words = [str(w) for pool in (NAMES, EVENTS, PLACES, WEEKDAYS, ITEMS, AVOID_TOPICS, RUDE_WORDS, NUMBERS)
+             for w in pool]
+    lines += [" ".join(f"{w} {w.lower()} {w.capitalize()}\n{w}" for w in words)] * 8
     return train_bpe(lines, vocab_size, eos_token=IM_END, pad_token=PAD, unk_token=None)
 
 
@@ -78,12 +99,17 @@ class JudgeItem:
 
 
 def judge_item(judge: Judge, task: Task, response: str, mode: str) -> JudgeItem:
+    """One response with all its criteria, split into the longest prefix that every criterion's
+    judge prompt shares and one continuation per criterion (with the rule after the response, the
+    prefix holds the response; with it before, only the system line and the task prompt)."""
     ex = Example(task.prompt, response, [{"criterion": c.text, "weight": c.weight} for c in task.rubric])
     res = check(task, response)
     pairs = [judge.encode(ex, k) for k in range(len(task.rubric))]
-    prefix = pairs[0].input_ids[: pairs[0].resp_end]
-    for p in pairs:
-        if p.input_ids[: p.resp_end] != prefix:
-            raise TemplateError("the world template must put the criterion after the response")
-    return JudgeItem(prefix, [p.input_ids[p.resp_end:] for p in pairs], [c.satisfied for c in res.criteria],
+    n = min(len(p.input_ids) for p in pairs) - 1  # every continuation keeps at least one token
+    first = pairs[0].input_ids
+    for p in pairs[1:]:
+        n = next((i for i in range(n) if p.input_ids[i] != first[i]), n)
+    if n < 1:
+        raise TemplateError("the judge prompts of one response share no prefix")
+    return JudgeItem(first[:n], [p.input_ids[n:] for p in pairs], [c.satisfied for c in res.criteria],
                      [c.kind for c in res.criteria], mode)

@@ -14,15 +14,47 @@ from typing import Any
 from ..chatml import IM_END
 from ..judge import JudgeTemplate
 
-__all__ = ["WORLD_TEMPLATE", "policy_prompt_ids", "policy_end_id"]
+__all__ = ["WORLD_TEMPLATE", "RULE_BEFORE_TEMPLATE", "RULE_AFTER_TEMPLATE", "TEMPLATES", "world_template", "policy_prompt_ids", "policy_end_id"]
 
-# The world's judge prompt: the criterion comes *after* the response, so that all criteria of one
-# response share the (prompt, response) prefix. Training runs that prefix once per response and
-# branches into one short continuation per criterion (several verdicts per forward pass).
-WORLD_TEMPLATE = JudgeTemplate(
+# The world v2 judge prompt: the criterion comes *before* the response, so that a causal judge reads
+# every response token already knowing what is checked (the token that makes the rule true can
+# recognise itself; grad x input then points at it). Training still runs the shared part (system
+# line and task prompt) once per response and branches into one continuation per criterion
+# (rule, response, question): see :func:`g2r_lens.world.corpus.judge_item`.
+RULE_BEFORE_TEMPLATE = JudgeTemplate(
+    system="You check one rule of a rubric. Answer {true} or {false}.",
+    user="Prompt: {prompt}\nRule: {criterion}\nResponse:\n{response}\nIs the rule met? Answer {true} or {false}.",
+)
+
+#: The first world's layout (rule *after* the response: every criterion shares the whole
+#: (prompt, response) prefix); kept to measure the two layouts against each other.
+RULE_AFTER_TEMPLATE = JudgeTemplate(
     system="You check one rule of a rubric. Answer {true} or {false}.",
     user="Prompt: {prompt}\nResponse:\n{response}\nRule: {criterion}\nIs the rule met? Answer {true} or {false}.",
 )
+
+#: the judge prompt of the shipped world's judges (the layout they were trained with)
+WORLD_TEMPLATE = RULE_AFTER_TEMPLATE
+
+#: build layouts by name (``BuildConfig.template``)
+TEMPLATES = {"before": RULE_BEFORE_TEMPLATE, "after": RULE_AFTER_TEMPLATE}
+
+
+def world_template(folder: Any = None) -> JudgeTemplate:
+    """The judge prompt a world folder's judges were trained with: its ``build.json`` records the
+    layout (``config.template``); a world built before layouts were recorded used the rule-after
+    layout. ``None``: the shipped world's (:data:`WORLD_TEMPLATE`)."""
+    import json
+    from pathlib import Path
+
+    if folder is None:
+        return WORLD_TEMPLATE
+    path = Path(folder) / "build.json"
+    try:
+        layout = json.loads(path.read_text()).get("config", {}).get("template", "after")
+    except (OSError, ValueError):
+        return WORLD_TEMPLATE
+    return TEMPLATES.get(layout, RULE_AFTER_TEMPLATE)
 
 
 def policy_prompt_ids(tok: Any, prompt: str) -> list[int]:

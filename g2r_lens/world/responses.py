@@ -20,9 +20,10 @@ from .schema import Task
 from .vocab import (AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBER_WORDS, NUMBERS, PLACES, RUDE_WORDS,
                     WEEKDAYS)
 
-__all__ = ["RESPONSE_MODES", "ADVERSARIAL_MODES", "response_modes", "sample_response"]
+__all__ = ["RESPONSE_MODES", "ADVERSARIAL_MODES", "MIXED_PROBS", "response_modes", "sample_response",
+           "counterfactual_twin"]
 
-RESPONSE_MODES = ("good", "noisy", "keywords", "repeat", "fragment", "runon", "misplaced")
+RESPONSE_MODES = ("good", "noisy", "mixed", "keywords", "repeat", "fragment", "runon", "misplaced")
 ADVERSARIAL_MODES = ("keywords", "repeat", "fragment", "runon", "misplaced")
 response_modes = RESPONSE_MODES  # alias
 
@@ -173,6 +174,8 @@ def _plan(rng: random.Random, mode: str, c: dict) -> dict:
         p["rude"] = rng.random() < 0.25
         p["fit"] = rng.random() < 0.6
         return p
+    if mode == "mixed":
+        return _mixed_plan(rng, good, c)
     if mode == "misplaced":
         p = dict(good)
         menu = ["greet", "number", "day", "item", "avoid", "copy", "order"]
@@ -193,6 +196,48 @@ def _plan(rng: random.Random, mode: str, c: dict) -> dict:
                 p["order"] = "pd"
         return p
     raise WorldError(f"no sentence plan for mode {mode!r}")
+
+
+#: The policy's writing data (mode ``mixed``): each content item independently right, missing or
+#: wrong, with the right value (taken from the prompt) the most likely choice of each, so that
+#: greedy decoding scores higher than sampling. The greeting names the prompt's person almost always
+#: (the policy visibly reads its prompt); event and place are right more often than the rest
+#: (a small policy under-produces them). Tuned so that every criterion kind is satisfied in
+#: roughly 30-70 % of responses.
+MIXED_PROBS = {
+    "greet": {"yes": 0.94, "no": 0.03, "wrong": 0.03},
+    "event": 0.78, "place": 0.74,
+    "day": {"yes": 0.7, "no": 0.12, "wrong": 0.12, "both": 0.06},
+    "number": {"yes": 0.68, "no": 0.1, "wrong": 0.12, "both": 0.04, "misused": 0.03, "words": 0.03},
+    "number_unasked": {"no": 0.85, "yes": 0.15},
+    "item": {"yes": 0.7, "no": 0.22, "negated": 0.08},
+    "item_unasked": {"no": 0.85, "yes": 0.15},
+    "extras": 0.65, "avoid": {"no": 0.55, "yes": 0.35, "negated": 0.1}, "rude": 0.3, "fit": 0.6,
+    "order_dp": 0.7,
+    "length": (16, 40),  # target words before length violations: shorter than ``noisy`` (cheaper to learn)
+}
+
+
+def _choice(rng: random.Random, table: dict) -> str:
+    return rng.choices(list(table), weights=list(table.values()))[0]
+
+
+def _mixed_plan(rng: random.Random, good: dict, c: dict) -> dict:
+    q = MIXED_PROBS
+    p = dict(good)
+    p["greet"] = _choice(rng, q["greet"])
+    p["event"] = rng.random() < q["event"]
+    p["place"] = rng.random() < q["place"]
+    p["day"] = _choice(rng, q["day"])
+    p["order"] = "dp" if rng.random() < q["order_dp"] else "pd"
+    p["number"] = _choice(rng, q["number"] if c["prompt_number"] else q["number_unasked"])
+    p["item"] = _choice(rng, q["item"] if c["prompt_item"] else q["item_unasked"])
+    p["extras"] = rng.random() < q["extras"]
+    p["avoid"] = _choice(rng, q["avoid"])
+    p["rude"] = rng.random() < q["rude"]
+    p["fit"] = rng.random() < q["fit"]
+    p["length"] = q["length"]
+    return p
 
 
 def _clauses(rng: random.Random, p: dict, d: dict) -> tuple[list[_Clause], list[_Clause]]:
@@ -301,7 +346,7 @@ def _compose(rng: random.Random, p: dict, d: dict, prompt: str) -> list[_Clause]
         for x in rng.sample(sents, min(p["copy"], len(sents))):
             body.insert(rng.randint(0, len(body)), _Clause(x, mergeable=False))
     max_s, max_w = c["max_sentences"], c["max_words"]
-    target = rng.randint(30, 62)
+    target = rng.randint(*p.get("length", (30, 62)))
     if p["fit"] and max_w:
         target = min(target, max_w - rng.randint(1, 6))
     fillers = [_Clause(f, filler=True) for f in rng.sample(_FILLERS, len(_FILLERS))]
@@ -422,6 +467,8 @@ def sample_response(task: Task, rng: random.Random | int | None = None,
     """One response to ``task`` in one of :data:`RESPONSE_MODES`.
 
     - ``good``: follows the prompt; satisfies every criterion of the rubric (checked, retried);
+    - ``mixed``: the policy's writing data: like ``noisy``, but the right value of every item (from
+      the prompt) is the likeliest choice (:data:`MIXED_PROBS`);
     - ``noisy``: each content item right, missing or wrong at random (wrong name/number/day,
       contradictions, forbidden topic, rude word, length violations): a weak policy;
     - ``keywords``: a bare list of the rubric's keywords, no sentences;
@@ -436,7 +483,7 @@ def sample_response(task: Task, rng: random.Random | int | None = None,
         rng = random.Random(rng or 0)
     if mode == "good":
         return _good(rng, task)
-    if mode in ("noisy", "misplaced"):
+    if mode in ("noisy", "mixed", "misplaced"):
         return _sentence_mode(rng, task, mode)
     if mode == "keywords":
         return _keywords(rng, task)
@@ -447,3 +494,53 @@ def sample_response(task: Task, rng: random.Random | int | None = None,
     if mode == "runon":
         return _runon(rng, task)
     raise WorldError(f"unknown mode {mode!r}; expected one of {RESPONSE_MODES}")
+
+
+_POOLS = (NAMES, EVENTS, PLACES, WEEKDAYS, ITEMS, AVOID_TOPICS, RUDE_WORDS)
+
+
+def _distractor(rng: random.Random, word: str) -> str | None:
+    """A different word of the same type (name, event, place, day, item, topic, rude word, number)."""
+    low = word.lower()
+    if low.isdigit():
+        return str(_other(rng, NUMBERS, int(low)))
+    for pool in _POOLS:
+        if low in {str(x).lower() for x in pool}:
+            new = str(_other(rng, pool, low))
+            return new if word[:1].isupper() == new[:1].isupper() else (
+                _cap(new) if word[:1].isupper() else new.lower())
+    return None
+
+
+def counterfactual_twin(task: Task, response: str, rng: random.Random) -> str | None:
+    """The same response with the truth words of one satisfied local criterion swapped for a
+    same-type distractor (or, one time in four, the sentences holding them removed).
+
+    Minimal pairs leave the truth tokens as the only evidence that tells the two verdicts apart;
+    the twin's labels are, as always, whatever the checker says. ``None`` when the response has no
+    satisfied local criterion."""
+    res = check(task, response)
+    cands = [c for c in res.criteria if c.satisfied and c.local and c.truth_spans]
+    if not cands:
+        return None
+    crit = rng.choice(cands)
+    spans = sorted(crit.truth_spans)
+    if rng.random() < 0.25:
+        sents = analyze_response(response, task.prompt)
+        drop = [(s.start, s.end) for s in sents if any(s.start <= a < s.end for a, _ in spans)]
+        out, pos = [], 0
+        for a, b in drop:
+            out.append(response[pos:a])
+            pos = b
+        out.append(response[pos:])
+        text = " ".join(x.strip() for x in out if x.strip())
+        return text or None
+    out, pos = [], 0
+    for a, b in spans:
+        new = _distractor(rng, response[a:b])
+        if new is None:
+            return None
+        out += [response[pos:a], new]
+        pos = b
+    out.append(response[pos:])
+    return "".join(out)

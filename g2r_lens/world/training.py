@@ -66,8 +66,8 @@ def judge_logits(model: torch.nn.Module, items: Sequence[JudgeItem], pad: int,
                  return_prefix: bool = False):
     """Verdict-position logits ``[Σ criteria, V]``: each prefix once, branched per criterion.
 
-    With ``return_prefix``, also ``(prefix hidden states, prefix ids, prefix mask)`` for an
-    auxiliary language-modelling loss on the prefix.
+    With ``return_prefix``, also ``(prefix hidden states, prefix ids, prefix mask, continuation
+    hidden states, continuation ids, continuation mask)`` for an auxiliary language-modelling loss.
     """
     from transformers import DynamicCache
 
@@ -87,24 +87,37 @@ def judge_logits(model: torch.nn.Module, items: Sequence[JudgeItem], pad: int,
                     use_cache=True).last_hidden_state
     last = cmask.sum(1) - 1
     logits = model.lm_head(h[torch.arange(len(conts)), last]).float()
-    return (logits, (hp, pre, pmask)) if return_prefix else logits
+    return (logits, (hp, pre, pmask, h, cids, cmask)) if return_prefix else logits
 
 
-def judge_loss(model, items, pad, true_id, false_id, lm_weight: float = 0.0) -> tuple[torch.Tensor, float]:
-    """Verdict cross-entropy (+ ``lm_weight`` x next-token loss on the shared prefixes).
+def judge_loss(model, items, pad, true_id, false_id, lm_weight: float = 0.0,
+               balance: bool = True) -> tuple[torch.Tensor, float]:
+    """Verdict cross-entropy (+ ``lm_weight`` x next-token loss on the judge prompts).
 
-    The auxiliary language-modelling loss gives the judge dense supervision (every prefix token)
-    instead of one bit per verdict; without it the external judge sat near chance for hundreds of
-    steps, while the policy (which also learns to write) learned to judge.
+    With ``balance``, True and False verdicts of the batch weigh equally (class-weighted loss: a
+    judge cannot win by leaning to the majority verdict of a criterion kind). The auxiliary
+    language-modelling loss gives the judge dense supervision (every prompt token, on the shared
+    prefix and on each continuation up to the verdict) instead of one bit per verdict; without it
+    the external judge sat near chance for hundreds of steps.
     """
-    logits, (hp, pre, pmask) = judge_logits(model, items, pad, return_prefix=True)
+    logits, (hp, pre, pmask, hc, cids, cmask) = judge_logits(model, items, pad, return_prefix=True)
     target = torch.tensor([true_id if y else false_id for it in items for y in it.labels])
-    loss = torch.nn.functional.cross_entropy(logits, target)
+    per = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    is_true = (target == true_id).float()
+    if balance and 0 < is_true.sum() < len(is_true):
+        w = is_true / is_true.sum() + (1 - is_true) / (1 - is_true).sum()
+        loss = (per * w).sum() / w.sum()
+    else:
+        loss = per.mean()
     if lm_weight:
         lm = model.lm_head(hp[:, :-1]).float()
         labels = pre[:, 1:].masked_fill(pmask[:, 1:] == 0, -100)
-        loss = loss + lm_weight * torch.nn.functional.cross_entropy(lm.reshape(-1, lm.shape[-1]), labels.reshape(-1),
-                                                                    ignore_index=-100)
+        lm_c = model.lm_head(hc[:, :-1]).float()
+        # continuation tokens up to (not including) the verdict position's target
+        cl = cids[:, 1:].masked_fill(cmask[:, 1:] == 0, -100)
+        lm_all = torch.cat([lm.reshape(-1, lm.shape[-1]), lm_c.reshape(-1, lm_c.shape[-1])])
+        lab_all = torch.cat([labels.reshape(-1), cl.reshape(-1)])
+        loss = loss + lm_weight * torch.nn.functional.cross_entropy(lm_all, lab_all, ignore_index=-100)
     acc = float((logits[:, true_id] > logits[:, false_id]).eq(target == true_id).float().mean())
     return loss, acc
 
@@ -116,10 +129,25 @@ def _schedule(step: int, total: int, lr: float, warmup: int = 50) -> float:
     return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
 
 
-def train(model, steps: int, lr: float, make_loss, desc: str, log: list | None = None) -> None:
+def train(model, steps: int, lr: float, make_loss, desc: str, log: list | None = None,
+          checkpoint: Any = None, every: int = 200) -> None:
+    """AdamW, warmup then cosine. With ``checkpoint`` (a file path), the model, optimiser, step and
+    log are saved every ``every`` steps and a killed run resumes there (the data stream after a
+    resume differs from an uninterrupted run's)."""
+    from pathlib import Path
+
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
+    start = 0
+    ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt is not None and ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        start = state["step"]
+        if log is not None:
+            log[:] = state["log"]
     model.train()
-    bar = tqdm(range(steps), desc=desc, unit="step")
+    bar = tqdm(range(start, steps), desc=desc, unit="step", initial=start, total=steps, mininterval=10)
     ema = None
     for step in bar:
         for g in opt.param_groups:
@@ -134,20 +162,28 @@ def train(model, steps: int, lr: float, make_loss, desc: str, log: list | None =
         bar.set_postfix(loss=f"{ema:.3f}", **{k: f"{v:.3f}" for k, v in stats.items()})
         if log is not None and step % 50 == 0:
             log.append({"stage": desc, "step": step, "loss": lv, **stats})
+        if ckpt is not None and (step + 1) % every == 0 and step + 1 < steps:
+            tmp = ckpt.with_suffix(".tmp")
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
+                        "log": list(log or [])}, tmp)
+            tmp.replace(ckpt)
+    if ckpt is not None and ckpt.exists():
+        ckpt.unlink()
     model.eval()
 
 
 @torch.no_grad()
 def sample_policy(model, tok, prompts: Sequence[str], *, max_new_tokens: int = 96, temperature: float = 1.0,
-                  top_p: float = 1.0, seed: int = 0, batch: int = 32) -> list[str]:
-    """Sample one response per prompt (left-padded batched generation)."""
+                  top_p: float = 1.0, seed: int = 0, batch: int = 32, greedy: bool = False) -> list[str]:
+    """Sample one response per prompt (left-padded batched generation); ``greedy``: argmax decoding."""
     torch.manual_seed(seed)
     out = []
     end = policy_end_id(tok)
     for s in range(0, len(prompts), batch):
         ids, mask = pad_batch([policy_prompt_ids(tok, p) for p in prompts[s:s + batch]], tok.pad_token_id, "left")
-        gen = model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=temperature, top_p=top_p,
-                             max_new_tokens=max_new_tokens, eos_token_id=end, pad_token_id=tok.pad_token_id)
+        kw = {"do_sample": False} if greedy else {"do_sample": True, "temperature": temperature, "top_p": top_p}
+        gen = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, eos_token_id=end,
+                             pad_token_id=tok.pad_token_id, **kw)
         for row in gen[:, ids.shape[1]:].tolist():
             if end in row:
                 row = row[: row.index(end)]

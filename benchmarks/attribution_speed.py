@@ -206,7 +206,7 @@ class Setup:
 
     def __init__(self, args: argparse.Namespace, modes: list[str]) -> None:
         from g2r_lens import Judge
-        from g2r_lens.judge import _resolve_device, _resolve_dtype
+        from g2r_lens.runtime import resolve_device as _resolve_device, resolve_dtype as _resolve_dtype
 
         self.args = args
         self.device = _resolve_device(args.device)

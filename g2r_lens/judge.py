@@ -30,6 +30,7 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
+from .runtime import resolve_device, resolve_dtype
 from .errors import (
     EmptyResponseError,
     InputTooLongError,
@@ -125,22 +126,9 @@ class Batch:
         return self.input_ids.shape[0]
 
 
-def _resolve_device(device: str | torch.device | None) -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
-    if dtype in (None, "auto"):
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-             "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
-    if dtype not in table:
-        raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(table)}")
-    return table[dtype]
+# device and dtype rules live in g2r_lens.runtime (one home); these names stay for old imports
+_resolve_device = resolve_device
+_resolve_dtype = resolve_dtype
 
 
 class Judge:

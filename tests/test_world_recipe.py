@@ -165,7 +165,7 @@ def test_policy_report_measures_on_hand_examples():
 def test_build_knobs_from_the_command_line():
     from g2r_lens.errors import WorldError
     from g2r_lens.world.build import BuildConfig
-    from g2r_lens.world.cli import set_knob
+    from g2r_lens.cli.world import set_knob
 
     cfg = BuildConfig()
     for item in ("policy_steps=3000", "lr=0.001", "template=after", "balance=false", "judge.layers=2"):

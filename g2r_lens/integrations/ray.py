@@ -36,6 +36,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from . import load_judge_spec, missing_extra
 from ..errors import G2RError
+from ..io import clean_json, json_object
 
 __all__ = ["AttributeBatch", "ShardWriter", "add_ray_arguments", "attribute_on_ray", "init_ray", "load_results",
            "plan_shards", "run_ray_cli"]
@@ -129,9 +130,9 @@ class AttributeBatch:
 
 
 def _clean(x: Any) -> Any:
-    from ..results import _clean as clean
-
-    return clean(x)
+    """JSON-safe copy that keeps inf/-inf/nan exactly (as the results files do), so a shard reads back
+    the values `attribute` produced (a uniform α's τ of inf stays inf)."""
+    return clean_json(x, exact=True)
 
 
 # ------------------------------------------------------------------------------------ shards
@@ -145,12 +146,7 @@ def _read_jsonl_range(path: str, start: int, end: int, first_line: int) -> list[
         if not line.strip():
             continue
         lineno = first_line + k
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise G2RError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-        if not isinstance(d, dict):
-            raise G2RError(f"{path}:{lineno}: expected a JSON object with prompt, response and rubric")
+        d = json_object(line, f"{path}:{lineno}", "a JSON object with prompt, response and rubric")
         d.setdefault("id", f"{Path(path).stem}-{lineno}")
         rows.append(d)
     return rows

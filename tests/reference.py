@@ -20,3 +20,12 @@ def grad_wrt_embeddings(judge, ids):
     lp = torch.log_softmax(logits, -1)[judge.true_id]
     lp.backward()
     return e.grad[0], e.detach()[0]
+
+
+def control_ids(tok):
+    """Every added token marked special, and every named special token except unk: the ids that user
+    text must never become (read from the tokenizer, not from g2r_lens.tokenize)."""
+    ids = {int(i) for i, t in tok.added_tokens_decoder.items() if t.special}
+    ids |= {int(i) for i in tok.all_special_ids}
+    ids.discard(tok.unk_token_id)
+    return ids

@@ -24,6 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from g2r_lens import Example, Judge, attribute  # noqa: E402
 from g2r_lens import tokenize as tk  # noqa: E402
+from reference import control_ids  # noqa: E402
 from g2r_lens.errors import G2RError  # noqa: E402
 from g2r_lens.judge import JudgeTemplate  # noqa: E402
 from g2r_lens.params import validate_method_params  # noqa: E402
@@ -42,13 +43,6 @@ chars = st.characters(codec="utf-8", exclude_categories=["Cs"])
 texts = st.lists(st.one_of(st.text(chars, max_size=8), st.sampled_from(TRICKY),
                            st.text(string.ascii_letters + " .,", min_size=1, max_size=12)),
                  max_size=6).map("".join)
-
-
-def _control_ids(tok):
-    ids = {int(i) for i, t in tok.added_tokens_decoder.items() if t.special}
-    ids |= {int(i) for i in tok.all_special_ids}
-    ids.discard(tok.unk_token_id)
-    return ids
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +66,7 @@ def test_sweep_user_text_encoding(sweep_judges, text):
     for j in sweep_judges.values():
         tok = j.tokenizer
         ids, offs = tk.encode_user(tok, text)
-        assert not _control_ids(tok).intersection(ids)
+        assert not control_ids(tok).intersection(ids)
         assert len(ids) == len(offs)
         assert all(0 <= s <= e <= len(text) for s, e in offs)
         if ids:
@@ -84,7 +78,7 @@ def test_sweep_user_text_encoding(sweep_judges, text):
 def test_sweep_judge_encode(sweep_judges, prompt, response, criterion, which):
     CASES["judge_encode"] += 1
     j = sweep_judges[which]
-    ctl = _control_ids(j.tokenizer)
+    ctl = control_ids(j.tokenizer)
     try:
         ex = Example(prompt, response, [criterion])
         pair = j.encode(ex, 0)

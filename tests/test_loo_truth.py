@@ -48,7 +48,8 @@ def _logp_true_text(judge, prompt, criterion, response):
     ids = judge.tokenizer(text, add_special_tokens=False)["input_ids"]
     with torch.no_grad():
         logits = judge.model(input_ids=torch.tensor([ids])).logits[0, -1].float()
-    return float(torch.log_softmax(logits, -1)[judge.true_id]), float(torch.log_softmax(logits, -1)[judge.false_id]), ids
+    logp = torch.log_softmax(logits, -1)
+    return float(logp[judge.true_id]), float(logp[judge.false_id]), ids
 
 
 def _replace_chars(text, spans, by):

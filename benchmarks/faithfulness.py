@@ -6,6 +6,11 @@ local (its truth is a set of response characters), it measures
   over pairs; and per criterion kind) and precision@k (k = number of truth tokens);
 - deletion and insertion curves on the judge's log p(True) and their AOPC (replacement: the judge's
   neutral token, a real token, never [MASK]);
+- truth reliance: the share of localisation pairs whose verdict flips to False when every truth token
+  is replaced, and AUROC over those pairs alone. Localisation presumes that the judge reads the truth
+  tokens; where it does not (its True rests on the sentence frame around the truth word),
+  leave-one-out, the exact counterfactual, ranks the truth tokens by the judge's indifference,
+  which puts them below chance when other tokens (function words) move the verdict more;
 - Spearman rank correlation with leave_one_out (over all pairs the judge says True);
 - wall time per attributed pair.
 
@@ -29,7 +34,7 @@ import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from g2r_lens import attribute, get_method  # noqa: E402
-from g2r_lens.faithfulness import auroc, perturbation_curves, precision_at_k, spearman  # noqa: E402
+from g2r_lens.faithfulness import auroc, perturbation_curves, precision_at_k, spearman, truth_reliance  # noqa: E402
 from g2r_lens.spans import token_mask_for_char_spans  # noqa: E402
 from g2r_lens.world.bundle import judge_folder, load_judge, load_tasks, world_examples  # noqa: E402
 
@@ -76,6 +81,7 @@ def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, 
                 labels = token_mask_for_char_spans(res.offsets, [tuple(s) for s in spans])
                 if labels.any() and not labels.all():
                     loc_pairs.append((ex, res, k, labels))
+    reliant = [truth_reliance(judge, ex, k, labels).flips for ex, res, k, labels in loc_pairs]
     rng = np.random.default_rng(seed)
     curve_idx = set(rng.permutation(len(loc_pairs))[:max_curve_pairs].tolist())
     for i, (ex, res, k, labels) in enumerate(tqdm(loc_pairs, desc=f"{which}: localisation + curves")):
@@ -84,6 +90,8 @@ def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, 
             stats[m]["auroc"].append(auroc(s, labels))
             stats[m]["precision_at_k"].append(precision_at_k(s, labels))
             stats[m]["kind:" + ex.meta["kinds"][k]].append(auroc(s, labels))
+            if reliant[i]:
+                stats[m]["auroc_reliant"].append(auroc(s, labels))
             if i in curve_idx:
                 c = perturbation_curves(judge, ex, k, s)
                 stats[m]["aopc_deletion"].append(c.aopc_deletion)
@@ -98,7 +106,8 @@ def run_judge(which: str, n_examples: int, ig_steps: int, max_curve_pairs: int, 
         row["seconds_per_pair"] = (seconds[m] + shared) / max(1, n_attr)
         out[m] = row
     return {"methods": out, "n_examples": len(examples), "n_attributed_pairs": n_attr,
-            "n_localisation_pairs": len(loc_pairs), "n_curve_pairs": min(max_curve_pairs, len(loc_pairs)),
+            "n_localisation_pairs": len(loc_pairs), "n_truth_reliant_pairs": int(sum(reliant)),
+            "n_curve_pairs": min(max_curve_pairs, len(loc_pairs)),
             "verdict_seconds_per_pair": seconds["verdicts"] / max(1, sum(len(e.criteria) for e in run.examples)),
             "wall_seconds": time.perf_counter() - t0, "judge": which, "ig_steps": ig_steps}
 
@@ -117,6 +126,11 @@ def markdown(res: dict) -> str:
                          f"{row['aopc_deletion']:.3f} | {row['aopc_insertion']:.3f} | {row['spearman_vs_loo']:.3f} | "
                          f"{row['seconds_per_pair']:.4f} |")
         kinds = sorted({k for row in r["methods"].values() for k in row["auroc_by_kind"]})
+        if "n_truth_reliant_pairs" in r:
+            lines += ["", f"Truth reliance ({name} judge): the verdict flips to False when every truth token is "
+                      f"replaced in {r['n_truth_reliant_pairs']} of {r['n_localisation_pairs']} local pairs; "
+                      "AUROC on those: " + ", ".join(
+                          f"{m} {row.get('auroc_reliant', math.nan):.3f}" for m, row in r["methods"].items())]
         lines += ["", f"AUROC by criterion kind ({name} judge; pairs: " + ", ".join(
             f"{k} {r['methods']['leave_one_out']['n_by_kind'].get(k, 0)}" for k in kinds) + ")", "",
             "| method | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]

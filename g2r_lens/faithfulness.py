@@ -1,6 +1,7 @@
 """Faithfulness of token attributions, measured on the judge's own score.
 
-- localisation against known truth tokens: AUROC and precision@k;
+- localisation against known truth tokens: AUROC and precision@k, and whether the judge's verdict
+  rests on those tokens at all (:func:`truth_reliance`: the verdict with every truth token replaced);
 - deletion and insertion curves on ``log p(True)``: the response's top-ranked tokens are replaced
   (deletion) or restored into an all-replaced response (insertion), with a *real* neutral token
   (a space when that is one token) rather than a ``[MASK]`` a causal LM never saw; the judge
@@ -180,6 +181,44 @@ def perturbation_curves(
     vals = [lt for lt, _ in rescore(judge, jobs, rep, batch_size)]
     n = len(ks)
     return Curves(list(fractions), vals[2:2 + n], vals[2 + n:2 + 2 * n], vals[0], vals[1])
+
+
+@dataclass
+class TruthReliance:
+    """How much the judge's verdict rests on the truth tokens of one pair.
+
+    Localisation (AUROC of a method against the truth tokens) presumes that the judge reads the truth
+    tokens. A judge that says True for other reasons (the sentence frame around the truth word, the
+    verdict's prior) gives every faithful method nothing to find there: leave-one-out, the exact
+    counterfactual, then ranks the truth tokens wherever the judge's indifference puts them, below
+    chance when the judge reacts more to other tokens (e.g. function words) than to content words.
+    This measures that premise with one counterfactual: every truth token replaced at once."""
+
+    full: tuple[float, float]  # (log p(True), log p(False)) of the unperturbed pair
+    removed: tuple[float, float]  # the same with every truth token replaced
+
+    @property
+    def drop(self) -> float:
+        """``log p(True | x) − log p(True | x without the truth tokens)``."""
+        return self.full[0] - self.removed[0]
+
+    @property
+    def flips(self) -> bool:
+        """The verdict is True with the truth tokens and False without them."""
+        return self.full[0] > self.full[1] and not self.removed[0] > self.removed[1]
+
+
+def truth_reliance(judge: Judge, example: Example, criterion: int, labels: Sequence[bool],
+                   replacement: int | None = None, n_tokens: int | None = None) -> TruthReliance:
+    """Re-score one pair with every response token marked in ``labels`` replaced (by the judge's
+    neutral token by default, as leave-one-out and the deletion curves do); see :class:`TruthReliance`."""
+    pair = encode_pair(judge, example, criterion, n_tokens)
+    y = np.asarray(labels, dtype=bool)
+    if len(y) != pair.n_response:
+        raise G2RError(f"{len(y)} labels for {pair.n_response} response tokens")
+    rep = replacement_id(judge, replacement)
+    full, removed = rescore(judge, [(pair, []), (pair, np.nonzero(y)[0].tolist())], rep)
+    return TruthReliance(full, removed)
 
 
 # ------------------------------------------------------------------ deletion curves of rankings

@@ -49,6 +49,11 @@ _P_PLACEHOLDER = "\u241fG2R_PROMPT_PLACEHOLDER\u241f"
 _C_PLACEHOLDER = "\u241fG2R_CRITERION_PLACEHOLDER\u241f"
 _USER_RE = re.compile(f"({re.escape(_P_PLACEHOLDER)}|{re.escape(_C_PLACEHOLDER)})")
 
+#: model types whose last decoder layer ends in ``hidden = residual + mlp(norm(hidden))`` with a
+#: position-wise MLP called on one positional tensor: on the cached path their last layer's MLP runs
+#: at the verdict position only (see :meth:`Judge._verdict_only_mlp`)
+VERDICT_ONLY_MLP_TYPES = frozenset({"llama", "qwen2", "qwen3", "mistral", "gpt2"})
+
 
 @dataclass(frozen=True)
 class JudgeTemplate:
@@ -180,6 +185,7 @@ class Judge:
                 if isinstance(mod, GradientCheckpointingLayer):
                     mod.training = True
                     mod._can_checkpoint_with_cache = True
+        self._last_mlp = None if gradient_checkpointing else self._find_last_mlp()
         self.tokenizer = tokenizer
         self.template = template or JudgeTemplate()
         self.name = name or getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
@@ -239,6 +245,54 @@ class Judge:
     @property
     def dtype(self) -> torch.dtype:
         return next(self.model.parameters()).dtype
+
+    def _find_last_mlp(self) -> torch.nn.Module | None:
+        """The last decoder layer's MLP where :data:`VERDICT_ONLY_MLP_TYPES` allows running it at the
+        verdict position only (None otherwise: the layer then runs in full)."""
+        cfg = getattr(self.model, "config", None)
+        if getattr(cfg, "model_type", None) not in VERDICT_ONLY_MLP_TYPES:
+            return None
+        base = self._base()
+        layers = getattr(base, "layers", None)
+        if layers is None:
+            layers = getattr(base, "h", None)
+        n = getattr(cfg, "num_hidden_layers", None)
+        if not isinstance(layers, torch.nn.ModuleList) or not len(layers) or (n is not None and n != len(layers)):
+            return None
+        mlp = getattr(layers[-1], "mlp", None)
+        return mlp if isinstance(mlp, torch.nn.Module) else None
+
+    @contextlib.contextmanager
+    def _verdict_only_mlp(self, verdict_pos: torch.Tensor | None) -> Iterator[None]:
+        """Run the last decoder layer's MLP on the verdict positions only (``None``: on one position,
+        for prefix passes, which need only the keys/values every layer computes from its input).
+
+        Only the verdict position's final hidden state reaches the LM head, and the last layer's MLP
+        is position-wise, so the other positions' MLP outputs are never used. A pre-hook hands the MLP
+        the ``[B, 1, d]`` verdict rows; the layer's ``residual + mlp(...)`` broadcasts, so the verdict
+        position gets exactly its value (the other positions of the last layer's output are then
+        meaningless, and nothing reads them). This removes most of one layer's forward and backward
+        work. The hook acts only in the calling thread; it is off under gradient checkpointing
+        (the backward would recompute the layer outside this context)."""
+        mlp = self._last_mlp
+        if mlp is None:
+            yield
+            return
+        tid = threading.get_ident()
+
+        def pre(_mod: torch.nn.Module, args: tuple) -> tuple | None:
+            if threading.get_ident() != tid or len(args) != 1 or args[0].dim() != 3:
+                return None
+            x = args[0]
+            if verdict_pos is None:
+                return (x[:, :1],)
+            return (x[torch.arange(x.shape[0], device=x.device), verdict_pos].unsqueeze(1),)
+
+        handle = mlp.register_forward_pre_hook(pre)
+        try:
+            yield
+        finally:
+            handle.remove()
 
     def _context_length(self) -> int:
         cfg = getattr(self.model, "config", None)
@@ -439,7 +493,8 @@ class Judge:
 
     def prefix_kv(self, batch: Batch) -> KV | None:
         """Keys/values of the batch's distinct prefixes (the tokens before the response), no grad."""
-        return run_prefix(self._base(), batch.split)
+        with self._verdict_only_mlp(None):  # the last layer's MLP output of a prefix is never read
+            return run_prefix(self._base(), batch.split)
 
     def tail_logprobs(
         self,
@@ -464,15 +519,17 @@ class Judge:
         if tail_embeds is None:
             tail_embeds = self.embed(sp.ids[rows])
         prow = sp.prefix_row[rows]
-        out = self._base()(
-            inputs_embeds=tail_embeds,
-            attention_mask=torch.cat([sp.prefix_mask[prow], sp.mask[rows]], dim=1),
-            position_ids=sp.pos[rows],
-            cache=prefix_cache(kv, prow),
-            use_cache=kv is not None,
-        )
+        vpos = sp.verdict_pos[rows]
+        with self._verdict_only_mlp(vpos):
+            out = self._base()(
+                inputs_embeds=tail_embeds,
+                attention_mask=torch.cat([sp.prefix_mask[prow], sp.mask[rows]], dim=1),
+                position_ids=sp.pos[rows],
+                cache=prefix_cache(kv, prow),
+                use_cache=kv is not None,
+            )
         hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
-        h = hidden[torch.arange(hidden.shape[0], device=hidden.device), sp.verdict_pos[rows]]
+        h = hidden[torch.arange(hidden.shape[0], device=hidden.device), vpos]
         return self._verdict_head(h)
 
     def verdict_logprobs(

@@ -187,6 +187,7 @@ class Judge:
                     mod._can_checkpoint_with_cache = True
         self._last_mlp = None if gradient_checkpointing else self._find_last_mlp()
         self.tokenizer = tokenizer
+        self._tok_memo: dict[tuple, Any] = {}
         self.template = template or JudgeTemplate()
         self.name = name or getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
         self.padding_side = padding_side
@@ -416,13 +417,14 @@ class Judge:
             raise EmptyResponseError(f"example {example.id!r}: the response is empty; there is nothing to attribute")
         before, after = self._render_parts(example.prompt, criterion.text)
         tok = self.tokenizer
-        # one tokenization routine (g2r_lens.tokenize): user text never becomes a control token
-        b_ids = _tk.encode_parts(tok, before)
+        # one tokenization routine (g2r_lens.tokenize): user text never becomes a control token;
+        # memoised, since the criteria of an example share the response and every pair the template
+        b_ids = self._memo(("parts", tuple(before)), lambda: _tk.encode_parts(tok, before))
         bos = self._bos_prefix if not (tok.bos_token and before and not before[0][1]
                                        and before[0][0].startswith(tok.bos_token)) else []
-        r_ids, r_off = _tk.encode_user(tok, example.response, what="response")
-        r_txt = _tk.token_texts(example.response, r_off)  # they join back to the response
-        a_ids = _tk.encode_parts(tok, after)
+        r_ids, r_off, r_txt = self._memo(("response", example.response), lambda: self._encode_response(example.response))
+        r_ids, r_off, r_txt = list(r_ids), list(r_off), list(r_txt)
+        a_ids = self._memo(("parts", tuple(after)), lambda: _tk.encode_parts(tok, after))
         if not r_ids:
             raise ResponseNotFoundError(f"example {example.id!r}: the response tokenizes to no tokens")
         fixed = len(bos) + len(b_ids) + len(a_ids)
@@ -449,6 +451,21 @@ class Judge:
             response_tokens=r_txt,
             truncated_tokens=dropped,
         )
+
+    def _encode_response(self, response: str) -> tuple[tuple[int, ...], tuple, tuple[str, ...]]:
+        r_ids, r_off = _tk.encode_user(self.tokenizer, response, what="response")
+        return tuple(r_ids), tuple(r_off), tuple(_tk.token_texts(response, r_off))  # they join back to it
+
+    def _memo(self, key: tuple, compute: Any) -> Any:
+        """``compute()`` memoised per judge (bounded; keyed by the vocabulary size too, so tokens added
+        to the tokenizer invalidate it). Values are treated as immutable by the callers."""
+        key = (len(self.tokenizer), *key)
+        hit = self._tok_memo.get(key)
+        if hit is None:
+            if len(self._tok_memo) >= 4096:
+                self._tok_memo.clear()
+            hit = self._tok_memo[key] = compute()
+        return hit
 
     def collate(self, pairs: Sequence[EncodedPair], padding_side: str | None = None) -> Batch:
         """Pad pairs into a batch; position ids are explicit so padding never shifts positions."""

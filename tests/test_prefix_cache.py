@@ -203,3 +203,19 @@ def test_registration_declares_capabilities_and_refuses_duplicates():
     with pytest.raises(G2RError, match="needs="):
         register("_new_method", "family-string")(lambda ctx: [])
     assert "_new_method" not in REGISTRY
+
+
+def test_encoding_memo_is_invisible(chat_tok, gpt2_tok, examples):
+    """Tokenization is memoised per judge (the criteria of an example share the response, every pair
+    the template): encodings equal a fresh judge's, and changing a returned pair changes no later one."""
+    for tok in (chat_tok, gpt2_tok):
+        judge = Judge(tiny_model(tok, "llama", layers=1, hidden=32, seed=0), tok)
+        first = [judge.encode(ex, k) for ex in examples for k in range(len(ex.rubric))]
+        for p in first:  # a caller that edits its pairs in place
+            p.input_ids.append(0)
+            p.response_offsets.append((0, 0))
+            p.response_tokens.append("x")
+        again = [judge.encode(ex, k) for ex in examples for k in range(len(ex.rubric))]
+        fresh = Judge(judge.model, tok)
+        ref = [fresh.encode(ex, k) for ex in examples for k in range(len(ex.rubric))]
+        assert judge._tok_memo and again == ref

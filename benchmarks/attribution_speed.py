@@ -279,6 +279,7 @@ def run_mode(S: Setup, mode: str, warmup: bool = False) -> Values | None:
         exs = [Example(ex.prompt, ex.response, [ex.rubric[k]], id=ex.id)]
     n_ex = len(exs)
     if mode == "verdict":
+        S.judge._tok_memo.clear()
         S.judge.verdicts(exs, batch_size=a.batch_size)
         return None
     if mode in ("dense", "dense_gc") or mode.startswith("ours_ig"):
@@ -289,6 +290,7 @@ def run_mode(S: Setup, mode: str, warmup: bool = False) -> Values | None:
                                    integration="gausslegendre", internal_batch_size=a.ig_internal_batch_size)}
         else:
             method, params = "grad_x_input", None
+        judge._tok_memo.clear()  # every run tokenizes afresh (the memo then helps only within a run)
         run = attribute(judge, exs, method, method_params=params, attribute_false=True,
                         batch_size=a.batch_size, progress=False)
         return {(i, k): torch.tensor(s, dtype=torch.float64)

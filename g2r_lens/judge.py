@@ -49,6 +49,11 @@ _P_PLACEHOLDER = "\u241fG2R_PROMPT_PLACEHOLDER\u241f"
 _C_PLACEHOLDER = "\u241fG2R_CRITERION_PLACEHOLDER\u241f"
 _USER_RE = re.compile(f"({re.escape(_P_PLACEHOLDER)}|{re.escape(_C_PLACEHOLDER)})")
 
+#: model types whose last decoder layer ends in ``hidden = residual + mlp(norm(hidden))`` with a
+#: position-wise MLP called on one positional tensor: on the cached path their last layer's MLP runs
+#: at the verdict position only (see :meth:`Judge._verdict_only_mlp`)
+VERDICT_ONLY_MLP_TYPES = frozenset({"llama", "qwen2", "qwen3", "mistral", "gpt2"})
+
 
 @dataclass(frozen=True)
 class JudgeTemplate:
@@ -180,7 +185,9 @@ class Judge:
                 if isinstance(mod, GradientCheckpointingLayer):
                     mod.training = True
                     mod._can_checkpoint_with_cache = True
+        self._last_mlp = None if gradient_checkpointing else self._find_last_mlp()
         self.tokenizer = tokenizer
+        self._tok_memo: dict[tuple, Any] = {}
         self.template = template or JudgeTemplate()
         self.name = name or getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__
         self.padding_side = padding_side
@@ -239,6 +246,54 @@ class Judge:
     @property
     def dtype(self) -> torch.dtype:
         return next(self.model.parameters()).dtype
+
+    def _find_last_mlp(self) -> torch.nn.Module | None:
+        """The last decoder layer's MLP where :data:`VERDICT_ONLY_MLP_TYPES` allows running it at the
+        verdict position only (None otherwise: the layer then runs in full)."""
+        cfg = getattr(self.model, "config", None)
+        if getattr(cfg, "model_type", None) not in VERDICT_ONLY_MLP_TYPES:
+            return None
+        base = self._base()
+        layers = getattr(base, "layers", None)
+        if layers is None:
+            layers = getattr(base, "h", None)
+        n = getattr(cfg, "num_hidden_layers", None)
+        if not isinstance(layers, torch.nn.ModuleList) or not len(layers) or (n is not None and n != len(layers)):
+            return None
+        mlp = getattr(layers[-1], "mlp", None)
+        return mlp if isinstance(mlp, torch.nn.Module) else None
+
+    @contextlib.contextmanager
+    def _verdict_only_mlp(self, verdict_pos: torch.Tensor | None) -> Iterator[None]:
+        """Run the last decoder layer's MLP on the verdict positions only (``None``: on one position,
+        for prefix passes, which need only the keys/values every layer computes from its input).
+
+        Only the verdict position's final hidden state reaches the LM head, and the last layer's MLP
+        is position-wise, so the other positions' MLP outputs are never used. A pre-hook hands the MLP
+        the ``[B, 1, d]`` verdict rows; the layer's ``residual + mlp(...)`` broadcasts, so the verdict
+        position gets exactly its value (the other positions of the last layer's output are then
+        meaningless, and nothing reads them). This removes most of one layer's forward and backward
+        work. The hook acts only in the calling thread; it is off under gradient checkpointing
+        (the backward would recompute the layer outside this context)."""
+        mlp = self._last_mlp
+        if mlp is None:
+            yield
+            return
+        tid = threading.get_ident()
+
+        def pre(_mod: torch.nn.Module, args: tuple) -> tuple | None:
+            if threading.get_ident() != tid or len(args) != 1 or args[0].dim() != 3:
+                return None
+            x = args[0]
+            if verdict_pos is None:
+                return (x[:, :1],)
+            return (x[torch.arange(x.shape[0], device=x.device), verdict_pos].unsqueeze(1),)
+
+        handle = mlp.register_forward_pre_hook(pre)
+        try:
+            yield
+        finally:
+            handle.remove()
 
     def _context_length(self) -> int:
         cfg = getattr(self.model, "config", None)
@@ -362,13 +417,14 @@ class Judge:
             raise EmptyResponseError(f"example {example.id!r}: the response is empty; there is nothing to attribute")
         before, after = self._render_parts(example.prompt, criterion.text)
         tok = self.tokenizer
-        # one tokenization routine (g2r_lens.tokenize): user text never becomes a control token
-        b_ids = _tk.encode_parts(tok, before)
+        # one tokenization routine (g2r_lens.tokenize): user text never becomes a control token;
+        # memoised, since the criteria of an example share the response and every pair the template
+        b_ids = self._memo(("parts", tuple(before)), lambda: _tk.encode_parts(tok, before))
         bos = self._bos_prefix if not (tok.bos_token and before and not before[0][1]
                                        and before[0][0].startswith(tok.bos_token)) else []
-        r_ids, r_off = _tk.encode_user(tok, example.response, what="response")
-        r_txt = _tk.token_texts(example.response, r_off)  # they join back to the response
-        a_ids = _tk.encode_parts(tok, after)
+        r_ids, r_off, r_txt = self._memo(("response", example.response), lambda: self._encode_response(example.response))
+        r_ids, r_off, r_txt = list(r_ids), list(r_off), list(r_txt)
+        a_ids = self._memo(("parts", tuple(after)), lambda: _tk.encode_parts(tok, after))
         if not r_ids:
             raise ResponseNotFoundError(f"example {example.id!r}: the response tokenizes to no tokens")
         fixed = len(bos) + len(b_ids) + len(a_ids)
@@ -395,6 +451,21 @@ class Judge:
             response_tokens=r_txt,
             truncated_tokens=dropped,
         )
+
+    def _encode_response(self, response: str) -> tuple[tuple[int, ...], tuple, tuple[str, ...]]:
+        r_ids, r_off = _tk.encode_user(self.tokenizer, response, what="response")
+        return tuple(r_ids), tuple(r_off), tuple(_tk.token_texts(response, r_off))  # they join back to it
+
+    def _memo(self, key: tuple, compute: Any) -> Any:
+        """``compute()`` memoised per judge (bounded; keyed by the vocabulary size too, so tokens added
+        to the tokenizer invalidate it). Values are treated as immutable by the callers."""
+        key = (len(self.tokenizer), *key)
+        hit = self._tok_memo.get(key)
+        if hit is None:
+            if len(self._tok_memo) >= 4096:
+                self._tok_memo.clear()
+            hit = self._tok_memo[key] = compute()
+        return hit
 
     def collate(self, pairs: Sequence[EncodedPair], padding_side: str | None = None) -> Batch:
         """Pad pairs into a batch; position ids are explicit so padding never shifts positions."""
@@ -439,7 +510,8 @@ class Judge:
 
     def prefix_kv(self, batch: Batch) -> KV | None:
         """Keys/values of the batch's distinct prefixes (the tokens before the response), no grad."""
-        return run_prefix(self._base(), batch.split)
+        with self._verdict_only_mlp(None):  # the last layer's MLP output of a prefix is never read
+            return run_prefix(self._base(), batch.split)
 
     def tail_logprobs(
         self,
@@ -464,15 +536,17 @@ class Judge:
         if tail_embeds is None:
             tail_embeds = self.embed(sp.ids[rows])
         prow = sp.prefix_row[rows]
-        out = self._base()(
-            inputs_embeds=tail_embeds,
-            attention_mask=torch.cat([sp.prefix_mask[prow], sp.mask[rows]], dim=1),
-            position_ids=sp.pos[rows],
-            cache=prefix_cache(kv, prow),
-            use_cache=kv is not None,
-        )
+        vpos = sp.verdict_pos[rows]
+        with self._verdict_only_mlp(vpos):
+            out = self._base()(
+                inputs_embeds=tail_embeds,
+                attention_mask=torch.cat([sp.prefix_mask[prow], sp.mask[rows]], dim=1),
+                position_ids=sp.pos[rows],
+                cache=prefix_cache(kv, prow),
+                use_cache=kv is not None,
+            )
         hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
-        h = hidden[torch.arange(hidden.shape[0], device=hidden.device), sp.verdict_pos[rows]]
+        h = hidden[torch.arange(hidden.shape[0], device=hidden.device), vpos]
         return self._verdict_head(h)
 
     def verdict_logprobs(

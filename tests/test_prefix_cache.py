@@ -141,10 +141,50 @@ def test_leave_one_out_equals_uncached(setup):
             assert (rows[i].scores - torch.stack(ref)).abs().max().item() < 1e-5
 
 
+def test_last_layer_mlp_runs_at_the_verdict_position_only(setup):
+    """The cached path runs the last layer's MLP on one row per pair (Llama, Qwen2 and GPT-2 all
+    qualify), and the values equal the cached path with the whole last layer (and, above, the
+    uncached reference)."""
+    judge, batch = setup
+    assert judge._last_mlp is not None
+    sp, d = batch.split, judge.model.config.hidden_size
+    seen = []
+    handle = judge._last_mlp.register_forward_hook(lambda m, a, o: seen.append(tuple(a[0].shape)))
+    try:
+        with torch.no_grad():
+            kv = judge.prefix_kv(batch)
+            short = judge.tail_logprobs(batch, kv=kv)
+    finally:
+        handle.remove()
+    passes = [t for t in (sp.trunk_ids, sp.rest_ids) if t.shape[1]]  # the prefix passes: one row each too
+    assert seen == [(t.shape[0], 1, d) for t in passes] + [(len(batch), 1, d)]
+    mlp, judge._last_mlp = judge._last_mlp, None
+    try:
+        seen.clear()
+        handle = mlp.register_forward_hook(lambda m, a, o: seen.append(tuple(a[0].shape)))
+        with torch.no_grad():
+            kv_whole = judge.prefix_kv(batch)
+            whole = judge.tail_logprobs(batch, kv=kv_whole)
+        handle.remove()
+        assert seen == [tuple(t.shape) + (d,) for t in passes] + [(len(batch), sp.ids.shape[1], d)]
+        e = judge.embed(sp.ids).detach().requires_grad_(True)
+        (g_whole,) = torch.autograd.grad(judge.tail_logprobs(batch, e, kv=kv_whole)[0].sum(), e)
+    finally:
+        judge._last_mlp = mlp
+    for (k, v), (kw, vw) in zip(kv, kv_whole):  # every layer's keys/values of the prefix are unchanged
+        assert torch.equal(k, kw) and torch.equal(v, vw)
+    _close(short[0], whole[0])
+    _close(short[1], whole[1])
+    e = judge.embed(sp.ids).detach().requires_grad_(True)
+    (g_short,) = torch.autograd.grad(judge.tail_logprobs(batch, e, kv=kv)[0].sum(), e)
+    _close(g_short, g_whole)
+
+
 def test_gradient_checkpointing_keeps_the_prefix(chat_tok, examples):
     """Checkpointed layers keep the (read-only) prefix cache and give the same gradients."""
     plain = Judge(tiny_model(chat_tok, "llama", layers=2, hidden=64, seed=5), chat_tok)
     ckpt = Judge(tiny_model(chat_tok, "llama", layers=2, hidden=64, seed=5), chat_tok, gradient_checkpointing=True)
+    assert plain._last_mlp is not None and ckpt._last_mlp is None  # the backward recomputes checkpointed layers
     pairs = [plain.encode(examples[0], k) for k in range(3)]
     a = _run(plain, plain.collate(pairs), "grad_x_input")
     b = _run(ckpt, ckpt.collate(pairs), "grad_x_input")
@@ -163,3 +203,19 @@ def test_registration_declares_capabilities_and_refuses_duplicates():
     with pytest.raises(G2RError, match="needs="):
         register("_new_method", "family-string")(lambda ctx: [])
     assert "_new_method" not in REGISTRY
+
+
+def test_encoding_memo_is_invisible(chat_tok, gpt2_tok, examples):
+    """Tokenization is memoised per judge (the criteria of an example share the response, every pair
+    the template): encodings equal a fresh judge's, and changing a returned pair changes no later one."""
+    for tok in (chat_tok, gpt2_tok):
+        judge = Judge(tiny_model(tok, "llama", layers=1, hidden=32, seed=0), tok)
+        first = [judge.encode(ex, k) for ex in examples for k in range(len(ex.rubric))]
+        for p in first:  # a caller that edits its pairs in place
+            p.input_ids.append(0)
+            p.response_offsets.append((0, 0))
+            p.response_tokens.append("x")
+        again = [judge.encode(ex, k) for ex in examples for k in range(len(ex.rubric))]
+        fresh = Judge(judge.model, tok)
+        ref = [fresh.encode(ex, k) for ex in examples for k in range(len(ex.rubric))]
+        assert judge._tok_memo and again == ref

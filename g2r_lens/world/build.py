@@ -39,7 +39,7 @@ from .bundle import DATA_DIR
 from .checker import check
 from .config import BuildConfig, ModelShape
 from .corpus import (JUDGE_MODES, POLICY_MODES, build_tokenizer, judge_item, response_stream, sft_example,
-                     twin_stream)
+                     twin_stream, with_extra_criteria)
 from .formats import TEMPLATES, policy_end_id
 from .prompts import write_splits
 from .schema import Task, read_tasks
@@ -84,6 +84,16 @@ def _judge_stream(tasks: Sequence[Task], cfg: BuildConfig, seed: int):
                        cfg.twin_rate)
 
 
+def _items(judge: Judge, triples, cfg: BuildConfig, rng: random.Random) -> list:
+    """Judge items of ``(task, response, mode)`` triples, each rubric extended by
+    ``cfg.judge_extra_criteria`` checker-labelled criteria (:func:`~.corpus.with_extra_criteria`)."""
+    return [judge_item(judge, with_extra_criteria(t, rng, cfg.judge_extra_criteria), r, m) for t, r, m in triples]
+
+
+def _judge_lr(cfg: BuildConfig) -> float:
+    return cfg.judge_lr or cfg.lr
+
+
 def train_judge_base(out: Path, cfg: BuildConfig) -> None:
     """Stage 5a: the external judge on ordinary and adversarial responses (no policy data needed)."""
     from transformers import AutoTokenizer
@@ -96,15 +106,16 @@ def train_judge_base(out: Path, cfg: BuildConfig) -> None:
     jj = Judge(judge, tok, TEMPLATES[cfg.template])
     judge.requires_grad_(True)
     stream = _judge_stream(train_tasks, cfg, cfg.seed + 4)
+    xrng = random.Random(cfg.seed + 40)
     log: list[dict] = []
 
     def loss_fn(step):
-        items = [judge_item(jj, t, r, m) for t, r, m in (next(stream) for _ in range(cfg.judge_batch))]
+        items = _items(jj, [next(stream) for _ in range(cfg.judge_batch)], cfg, xrng)
         loss, acc = judge_loss(judge, items, tok.pad_token_id, jj.true_id, jj.false_id, cfg.judge_lm_weight,
                                cfg.balance)
         return loss, {"acc": acc}
 
-    train(judge, cfg.judge_steps, cfg.lr, loss_fn, "external judge (base)", log, checkpoint=out / "judge_base.ckpt")
+    train(judge, cfg.judge_steps, _judge_lr(cfg), loss_fn, "external judge (base)", log, checkpoint=out / "judge_base.ckpt")
     judge.save_pretrained(out / "judge_base")
     (out / "judge_base" / "log.json").write_text(json.dumps(log))
     _done(out / "judge_base")
@@ -121,10 +132,27 @@ def train_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Ta
     sft_stream = response_stream(train_tasks, random.Random(cfg.seed + 1), POLICY_MODES)
     jd_stream = _judge_stream(train_tasks, cfg, cfg.seed + 2)
     jb = cfg.policy_judge_batch
+    xrng = random.Random(cfg.seed + 41)
+
+    if cfg.policy_sft_steps:  # writing only first: the model learns to read its prompt before it judges
+        snap = out / "policy_sft.pt"
+        if cfg.resume and snap.exists():
+            policy.load_state_dict(torch.load(snap, weights_only=True))
+        else:
+            def sft_only(step):
+                sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
+                return sft_loss(policy, sft, pad), {}
+
+            train(policy, cfg.policy_sft_steps, cfg.lr, sft_only, "policy (writing)", log,
+                  checkpoint=out / "policy_sft.ckpt")
+            policy.train()
+            tmp = snap.with_suffix(".tmp")
+            torch.save(policy.state_dict(), tmp)
+            tmp.replace(snap)
 
     def policy_loss(step):
         sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
-        items = [judge_item(pj, t, r, m) for t, r, m in (next(jd_stream) for _ in range(jb))]
+        items = _items(pj, [next(jd_stream) for _ in range(jb)], cfg, xrng)
         l1 = sft_loss(policy, sft, pad)
         l2, acc = judge_loss(policy, items, pad, true_id, false_id, 0.0, cfg.balance)
         return l1 + l2, {"sft": l1.item(), "judge_acc": acc}
@@ -146,7 +174,7 @@ def train_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Ta
     def policy_hard_loss(step):
         sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
         mix = [hard_rng.choice(hard) if hard_rng.random() < 0.5 else next(jd_stream) for _ in range(jb)]
-        items = [judge_item(pj, t, r, m) for t, r, m in mix]
+        items = _items(pj, mix, cfg, xrng)
         l1 = sft_loss(policy, sft, pad)
         l2, acc = judge_loss(policy, items, pad, true_id, false_id, 0.0, cfg.balance)
         return l1 + l2, {"sft": l1.item(), "judge_acc": acc}
@@ -180,11 +208,12 @@ def extend_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[T
     sft_stream = response_stream(train_tasks, random.Random(cfg.seed + 12), POLICY_MODES)
     jd_stream = _judge_stream(train_tasks, cfg, cfg.seed + 13)
     pad = tok.pad_token_id
+    xrng = random.Random(cfg.seed + 43)
 
     def loss_fn(step):
         sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
         mix = [rng.choice(hard) if rng.random() < 0.5 else next(jd_stream) for _ in range(cfg.policy_judge_batch)]
-        items = [judge_item(pj, t, r, m) for t, r, m in mix]
+        items = _items(pj, mix, cfg, xrng)
         l1 = sft_loss(policy, sft, pad)
         l2, acc = judge_loss(policy, items, pad, pj.true_id, pj.false_id, 0.0, cfg.balance)
         return l1 + l2, {"sft": l1.item(), "judge_acc": acc}
@@ -246,6 +275,7 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
         else:
             policy = train_policy(out, cfg, tok, train_tasks, log)
             _done(out / "policy")
+            (out / "policy_sft.pt").unlink(missing_ok=True)
         if cfg.policy_extra_steps and not (cfg.resume and (out / "policy" / ".extra_done").exists()):
             policy = extend_policy(out, cfg, tok, train_tasks, policy, log)
             (out / "policy" / ".extra_done").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -283,11 +313,12 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
 
     def ext_loss(step):
         mix = [hard_rng.choice(hard) if hard_rng.random() < 0.4 else next(jd_stream) for _ in range(cfg.judge_batch)]
-        items = [judge_item(jj, t, r, m) for t, r, m in mix]
+        items = _items(jj, mix, cfg, xrng)
         loss, acc = judge_loss(judge, items, pad, true_id, false_id, cfg.judge_lm_weight, cfg.balance)
         return loss, {"acc": acc}
 
-    train(judge, cfg.judge_hard_steps or max(1, cfg.judge_steps // 4), cfg.lr / 3, ext_loss, "external judge (hardening)", log,
+    xrng = random.Random(cfg.seed + 42)
+    train(judge, cfg.judge_hard_steps or max(1, cfg.judge_steps // 4), _judge_lr(cfg) / 3, ext_loss, "external judge (hardening)", log,
           checkpoint=out / "judge_hard.ckpt")
     judge.requires_grad_(False)
     save_half(judge, out / "judge")

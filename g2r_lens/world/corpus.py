@@ -20,11 +20,12 @@ from ..judge import Judge
 from .checker import check
 from .formats import WORLD_TEMPLATE, policy_end_id, policy_prompt_ids
 from .responses import counterfactual_twin, sample_response
-from .schema import Task
-from .vocab import AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBERS, PLACES, RUDE_WORDS, WEEKDAYS
+from .schema import Criterion, Task, make_criterion
+from .vocab import (AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBERS, PLACES, RUDE_WORDS, SENTENCE_LIMITS, WEEKDAYS,
+                    WORD_LIMITS)
 
 __all__ = ["POLICY_MODES", "JUDGE_MODES", "response_stream", "twin_stream", "build_tokenizer", "sft_example", "JudgeItem",
-           "judge_item"]
+           "judge_item", "extra_criteria", "with_extra_criteria"]
 
 # Response modes the policy imitates: mostly ``mixed`` (each item from the prompt right, missing or
 # wrong; right the likeliest), a few degenerate ones (what RL may amplify).
@@ -60,6 +61,53 @@ def twin_stream(stream: Iterator[tuple[Task, str, str]], rng: random.Random,
             tw = counterfactual_twin(task, r, rng)
             if tw and tw.strip():
                 yield task, tw, "twin"
+
+
+def extra_criteria(task: Task, rng: random.Random, k: int) -> list[Criterion]:
+    """``k`` more criteria for ``task``'s scene, beyond its rubric (texts not already in it): the
+    scene's facts and same-type distractors to mention (most of them absent from a response, so
+    the judge learns that a word must be *there*), the prompt-dependent checks, the forbidden topic
+    or another one, rude words, sentence and word limits, the day-before-place order.
+
+    With the rule after the response, every criterion of a response shares the (prompt, response)
+    prefix and costs only its own rule tokens: many checker-labelled verdicts per response forward,
+    which is most of what a small judge learns from."""
+    if k <= 0:
+        return []
+    s = dict(task.slots)
+    pools = {"event": EVENTS, "place": PLACES, "item": ITEMS}
+    cands: list[Criterion] = []
+    for x, pool in pools.items():
+        if s.get(x):
+            cands.append(make_criterion("mention", 1.0, [str(s[x])], variant=x))
+            cands.append(make_criterion("mention", 1.0, [str(s[x])], variant=x + "_prompt"))
+        for w in rng.sample(pool, 2):
+            cands.append(make_criterion("mention", 1.0, [w], variant=x))
+    if s.get("name"):
+        cands.append(make_criterion("greet", 1.0, [str(s["name"])]))
+    if s.get("day"):
+        cands.append(make_criterion("day", 1.0, [str(s["day"])]))
+        if s.get("place"):
+            cands.append(make_criterion("order", 1.0, [str(s["day"]), str(s["place"])]))
+    if s.get("number"):
+        cands.append(make_criterion("count", 1.0, n=int(s["number"])))
+    for w in {str(s.get("avoid") or rng.choice(AVOID_TOPICS)), rng.choice(AVOID_TOPICS)}:
+        cands.append(make_criterion("avoid", -1.0, [w], variant="topic"))
+    cands.append(make_criterion("avoid", -1.0, list(RUDE_WORDS), variant="rude"))
+    cands.append(make_criterion("max_sentences", 1.0, n=rng.choice(SENTENCE_LIMITS)))
+    cands.append(make_criterion("max_words", 1.0, n=rng.choice(WORD_LIMITS)))
+    have = {c.text for c in task.rubric}
+    seen: set[str] = set()
+    fresh = [c for c in cands if c.text not in have and not (c.text in seen or seen.add(c.text))]
+    return rng.sample(fresh, min(k, len(fresh)))
+
+
+def with_extra_criteria(task: Task, rng: random.Random, k: int) -> Task:
+    """``task`` with :func:`extra_criteria` appended to its rubric (the prompt unchanged)."""
+    import dataclasses
+
+    extra = extra_criteria(task, rng, k)
+    return dataclasses.replace(task, rubric=list(task.rubric) + extra) if extra else task
 
 
 def build_tokenizer(tasks: Sequence[Task], vocab_size: int, seed: int = 0) -> Any:

@@ -55,7 +55,7 @@ def quickstart():
         md("""
 # 1 · Quickstart: open the bundled judge's verdicts
 
-**What it shows.** The bundled *external* judge (a 1.2M-parameter Llama-shaped model shipped in
+**What it shows.** The bundled *external* judge (a 0.23M-parameter Llama-shaped model shipped in
 `g2r_lens/world/data/`) grades sampled responses of the bundled rubric world, criterion by
 criterion. We attribute every verdict judged True to the response tokens with
 **gradient x input**, **integrated gradients** and **leave-one-out**, look at the heatmaps

@@ -106,26 +106,34 @@ def write_outputs(run, out: Path, methods: Sequence[str]) -> dict[str, Path]:
     return paths
 
 
-def print_summary(run, method: str, k: int = 3, file=None, examples=None) -> None:
-    """Per example and criterion: verdict, p(True), weight and the top-credited words.
+def print_summary(run, method: str, k: int = 3, file=None, examples=None, also: Sequence[str] = ()) -> None:
+    """Per example and criterion: verdict, p(True), weight and the top-credited words of ``method``
+    (and of each method in ``also``).
 
-    With bundled-world ``examples`` (whose meta holds the exact checker's answers), the checker's
-    verdict is printed beside the judge's.
+    With bundled-world ``examples`` (whose meta holds the exact checker's answers and truth spans),
+    the checker's verdict is printed beside the judge's, and the words that make a criterion true.
     """
     file = file or sys.stdout
     meta = {e.id: e.meta for e in (examples or []) if getattr(e, "meta", None)}
     for ex in run.examples:
         checker = meta.get(ex.id, {}).get("checker")
+        truth = meta.get(ex.id, {}).get("truth_spans")
         print(f"\n== {ex.id}: sparse reward {ex.sparse_reward:+.3f}", file=file)
         print(f"   response: {ex.response}", file=file)
         m = ex.methods.get(method)
         for i, c in enumerate(ex.criteria):
-            top = ex.top_tokens(method, i, k) if m else []
-            words = ", ".join(repr(t.strip() or t) for t, _ in top) if top else "-"
             chk = "" if checker is None else f" (checker: {checker[i]})"
             print(f"  [{'True ' if c.verdict else 'False'}] p={c.p_true:.3f} w={c.weight:+g}  {c.text}{chk}", file=file)
-            if top:
-                print(f"        top words ({method}): {words}", file=file)
+            if not c.verdict:
+                continue
+            for name in (method, *also):
+                top = ex.top_tokens(name, i, k) if name in ex.methods else []
+                if top:
+                    words = ", ".join(repr(t.strip() or t) for t, _ in top)
+                    print(f"        top words ({name}): {words}", file=file)
+            if truth and i < len(truth) and truth[i]:
+                words = ", ".join(repr(ex.response[a:b]) for a, b in truth[i])
+                print(f"        truth (checker): {words}", file=file)
         if m:
             print(f"  Σ dense reward ({method}) = {m.reward_sum:+.4f}", file=file)
 
@@ -204,9 +212,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         judge = tiny_judge("llama", "chat", layers=2, hidden=64)
         examples = DEMO_EXAMPLES
     run = attribute(judge, examples, methods, progress=not args.quiet,
-                    method_params={"integrated_gradients": {"n_steps": 16}})
+                    method_params={"integrated_gradients": {"n_steps": 32, "nodes": "baseline"}})
     paths = write_outputs(run, Path(args.out), methods)
-    print_summary(run, "grad_x_input", examples=[e for e in examples if not isinstance(e, dict)])
+    print_summary(run, "grad_x_input", examples=[e for e in examples if not isinstance(e, dict)],
+                  also=["leave_one_out"])
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 

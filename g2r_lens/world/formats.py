@@ -16,18 +16,19 @@ from ..judge import JudgeTemplate
 
 __all__ = ["WORLD_TEMPLATE", "RULE_BEFORE_TEMPLATE", "RULE_AFTER_TEMPLATE", "TEMPLATES", "world_template", "policy_prompt_ids", "policy_end_id"]
 
-# The world v2 judge prompt: the criterion comes *before* the response, so that a causal judge reads
-# every response token already knowing what is checked (the token that makes the rule true can
-# recognise itself; grad x input then points at it). Training still runs the shared part (system
-# line and task prompt) once per response and branches into one continuation per criterion
-# (rule, response, question): see :func:`g2r_lens.world.corpus.judge_item`.
+# The rule *before* the response: a causal judge reads every response token already knowing what
+# is checked. Training shares only the system line and task prompt across a response's criteria, so
+# every criterion costs a full response forward; at equal training time its judges were less accurate
+# than rule-after ones (the README's world section), and the world builds with the rule after
+# (``BuildConfig.template``); kept to measure the two layouts against each other.
 RULE_BEFORE_TEMPLATE = JudgeTemplate(
     system="You check one rule of a rubric. Answer {true} or {false}.",
     user="Prompt: {prompt}\nRule: {criterion}\nResponse:\n{response}\nIs the rule met? Answer {true} or {false}.",
 )
 
-#: The first world's layout (rule *after* the response: every criterion shares the whole
-#: (prompt, response) prefix); kept to measure the two layouts against each other.
+#: The world's layout (rule *after* the response): every criterion of a response shares the whole
+#: (prompt, response) prefix, so training runs it once and branches into one short continuation per
+#: criterion (:func:`g2r_lens.world.corpus.judge_item`).
 RULE_AFTER_TEMPLATE = JudgeTemplate(
     system="You check one rule of a rubric. Answer {true} or {false}.",
     user="Prompt: {prompt}\nResponse:\n{response}\nRule: {criterion}\nIs the rule met? Answer {true} or {false}.",

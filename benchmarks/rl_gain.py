@@ -247,7 +247,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--prompts-per-step", type=int, default=4)
     p.add_argument("--group-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--kl", type=float, default=0.02)
     p.add_argument("--tau", type=float, default=1.0)
     p.add_argument("--lam", type=float, default=0.5)

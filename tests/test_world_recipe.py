@@ -191,3 +191,18 @@ def test_a_world_folder_names_its_judge_layout(tmp_path):
     assert world_template(tmp_path) is RULE_AFTER_TEMPLATE
     (tmp_path / "build.json").write_text(json.dumps({"config": {"template": "before"}}))
     assert world_template(tmp_path) is RULE_BEFORE_TEMPLATE
+
+
+def test_recorded_world_commands_hold_no_machine_path(tmp_path, monkeypatch):
+    """build.json and judge_quality.json record the command line; absolute folders of the machine
+    become ``DIR`` (or a path relative to the working directory when they lie under it)."""
+    from g2r_lens.cli.world import portable_command
+
+    monkeypatch.chdir(tmp_path)
+    outside = str(tmp_path.parent / "elsewhere" / "w")
+    inside = str(tmp_path / "runs" / "w")
+    assert portable_command("build", ["g2r", "world", "build", "--seed", "1", "--out", outside]) == \
+        "g2r world build --seed 1 --out DIR"
+    assert portable_command("report", ["g2r", "world", "report", f"--data={inside}", "--out", "res"]) == \
+        "g2r world report --data=runs/w --out res"
+    assert portable_command("report", ["python", "-m", "x"]) == "g2r world report"

@@ -91,19 +91,37 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     bj = Path(args.out or DATA_DIR) / "build.json"  # record how the build was asked for
     rec = json.loads(bj.read_text())
-    rec["command"] = "g2r world build " + " ".join(sys.argv[3:]) if sys.argv[1:3] == ["world", "build"] \
-        else "g2r world build"
+    rec["command"] = portable_command("build")
     bj.write_text(json.dumps(rec, indent=1))
     print(json.dumps({k: v for k, v in summary.items() if k not in ("log", "config")}, indent=1))
     return 0
+
+
+def portable_command(verb: str, argv: list[str] | None = None) -> str:
+    """How ``g2r world VERB`` was asked for, for a results file: absolute paths (a machine's folders)
+    become paths relative to the working directory when they lie under it, ``DIR`` otherwise."""
+    import os
+
+    argv = list(sys.argv if argv is None else argv)
+    if argv[1:3] != ["world", verb]:
+        return f"g2r world {verb}"
+    cwd = Path.cwd().resolve()
+
+    def clean(arg: str) -> str:
+        key, eq, value = arg.partition("=") if arg.startswith("--") and "=" in arg else ("", "", arg)
+        if os.path.isabs(value):
+            p = Path(value).resolve()
+            value = str(p.relative_to(cwd)) if p.is_relative_to(cwd) else "DIR"
+        return key + eq + value
+
+    return " ".join([f"g2r world {verb}", *map(clean, argv[3:])])
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ..world.report import judge_quality, policy_quality, write_quality
 
     res = judge_quality(args.data, n_tasks=args.n_tasks, seed=args.seed)
-    res["command"] = "g2r world report " + " ".join(sys.argv[3:]) if sys.argv[1:3] == ["world", "report"] \
-        else "g2r world report"
+    res["command"] = portable_command("report")
     if args.policy_tasks:
         res["policy"] = policy_quality(args.data, n_tasks=args.policy_tasks, samples=args.samples, seed=args.seed)
     paths = write_quality(res, Path(args.out))

@@ -733,9 +733,12 @@ def build_report(args: argparse.Namespace, S: Setup, modes: list[str], seconds: 
     headline = {**ratios, "max_rel_diff_vs_captum": max_diff}
     notes = []
     if S.device.type == "cpu":
-        notes.append("Run on a loaded, shared 2-core CPU machine (about 8 engineers' jobs; load averages below): "
-                     "absolute seconds are noisy and slow; the ratios come from interleaved rounds on the same "
-                     "pairs and are what counts. No GPU was available for this run.")
+        load = [round(x, 2) for x in os.getloadavg()]
+        notes.append(f"CPU run ({os.cpu_count()} cores; 1-minute load average {load[0]} when the report was written, "
+                     "start and end in the JSON's `load_avg_start` / `load_avg_end`; a load above the threads used "
+                     "means other jobs shared the CPU): absolute seconds depend on the machine and its load; the "
+                     "ratios come from interleaved rounds on the same pairs and are what counts. No GPU was "
+                     "used for this run.")
     if S.dtype != torch.float32:
         notes.append("Low-precision run: value agreement is limited by the dtype, not by the methods (gradients "
                      "in the model dtype on both sides; g2r_lens multiplies and sums g x e in float32). Run with "

@@ -9,6 +9,8 @@ Arms (every one with the frozen self-judge unless named otherwise; >= 5 seeds ea
     oracle_sparse   the exact checker's score as the reward                 (the ceiling of a perfect judge)
     oracle_dense    the checker's score on its truth tokens, best estimator (perfect judge, perfect credit)
     best_external   best_dense with the external judge
+    ig_dense        integrated gradients + the best estimator (only with --arms: IG localises the
+                    self-judge's truth tokens where grad x input does not; ~16 gradient passes a step)
 
 Everything is scored on the **exact checker** of held-out **test** prompts (never on the judge).
 The pilot (seeds 100+, fewer steps, never reused in the benchmark) picks ``best_dense`` among
@@ -68,7 +70,13 @@ def arm_specs(best: str, candidates: list[str], oracle_estimator: str | None = N
         "oracle_sparse": dict(reward="oracle_sparse", estimator="sparse", judge="self"),
         "oracle_dense": dict(reward="oracle_dense", estimator=oracle_estimator or best, judge="self"),
         "best_external": dict(reward="grad_x_input", estimator=best, judge="external"),
+        # not in the default set (run it with --arms): the method that localises on the self-judge
+        "ig_dense": dict(reward="integrated_gradients", estimator=best, judge="self"),
     }
+
+
+#: the arms run when --arms is not given
+DEFAULT_ARMS = ("sparse", "g2r_paper", "best_dense", "uniform", "oracle_sparse", "oracle_dense", "best_external")
 
 
 def train_cmd(spec: dict, seed: int, out: Path, a: argparse.Namespace) -> list[str]:
@@ -302,7 +310,10 @@ def main(argv=None) -> int:
 
     # 2. the arms
     specs = arm_specs(best, candidates, a.oracle_estimator)
-    wanted = [x.strip() for x in a.arms.split(",")] if a.arms else list(specs)
+    wanted = [x.strip() for x in a.arms.split(",")] if a.arms else list(DEFAULT_ARMS)
+    unknown = [x for x in wanted if x not in specs]
+    if unknown:
+        raise SystemExit(f"rl_gain: unknown arm(s) {unknown}; known: {sorted(specs)}")
     jobs = [(f"{name}-s{s}", train_cmd(specs[name], s, runs / f"{name}-s{s}", a), runs / f"{name}-s{s}", a.steps)
             for s in seeds for name in wanted]  # seed-major: a partial run still has every arm
     run_all(jobs, a.jobs, out / "rl_gain.log")

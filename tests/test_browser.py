@@ -99,7 +99,11 @@ def test_inspect_page_in_chromium(server, artifacts):
             main.get_by_label("Response", exact=True).fill(response)
             main.get_by_role("button", name="Attribute").click()
             page.locator(".g2r-text").filter(has_text="the concert is on Wednesday").first.wait_for()
-            page.get_by_role("tab", name="Heatmap").click()
+            # while Streamlit reruns, the previous run's elements (its own Heatmap tab) can still be on
+            # the page: wait until only the new run's tab is left
+            heat_tab = page.get_by_role("tab", name="Heatmap")
+            sync_api.expect(heat_tab).to_have_count(1, timeout=TIMEOUT_MS)
+            heat_tab.click()
             page.wait_for_function(
                 "() => document.querySelectorAll('.js-plotly-plot .heatmaplayer image, "
                 ".js-plotly-plot .hm image').length > 0")

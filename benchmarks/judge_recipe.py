@@ -12,82 +12,133 @@ each, and compared at equal steps and equal wall time.
 
 The runs behind the world's recipe are in ``benchmarks/results/judge_recipe.md``.
 """
-import sys
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402,F401  (offline environment, repo root on sys.path)
-import argparse, json, random, time, sys
-from collections import defaultdict
-import torch
-p = argparse.ArgumentParser()
-p.add_argument("--tag"); p.add_argument("--init", default="")  # path to an HF model to init from
-p.add_argument("--template", default="before"); p.add_argument("--twin", type=float, default=0.5)
-p.add_argument("--lm", type=float, default=0.5); p.add_argument("--lr", type=float, default=2e-3)
-p.add_argument("--batch", type=int, default=8); p.add_argument("--layers", type=int, default=4)
-p.add_argument("--hidden", type=int, default=128); p.add_argument("--heads", type=int, default=4)
-p.add_argument("--steps", type=int, default=3000); p.add_argument("--minutes", type=float, default=12)
-p.add_argument("--eval-every", type=int, default=200); p.add_argument("--modes", default="judge")
-p.add_argument("--world", default="", help="world folder (tasks, tokenizer; default: the bundled one)")
-p.add_argument("--tok", default=""); p.add_argument("--extra", type=int, default=0); p.add_argument("--qk-tie", type=int, default=0)
-a = p.parse_args()
-torch.set_num_threads(1)
-from transformers import AutoTokenizer, AutoModelForCausalLM
-from g2r_lens.world.bundle import DATA_DIR
-W = Path(a.world) if a.world else DATA_DIR
-from g2r_lens.world.schema import read_tasks
-from g2r_lens.world.corpus import response_stream, twin_stream, judge_item, JUDGE_MODES, with_extra_criteria
-xr = random.Random(55)
-from g2r_lens.world.formats import TEMPLATES
-from g2r_lens.world.training import new_model, judge_loss, judge_logits, _schedule
-from g2r_lens.world.config import ModelShape
-from g2r_lens.world.responses import sample_response, counterfactual_twin
-from g2r_lens.judge import Judge
-tok = AutoTokenizer.from_pretrained(a.tok or (W / "tokenizer"))
-tr = read_tasks(W / "tasks" / "train.jsonl"); va = read_tasks(W / "tasks" / "validation.jsonl")
-if a.init:
-    model = AutoModelForCausalLM.from_pretrained(a.init, torch_dtype=torch.float32)
-else:
-    model = new_model(tok, ModelShape(a.layers, a.hidden, a.heads), 10)
-if a.qk_tie:
-    with torch.no_grad():
-        for layer in model.model.layers[:a.qk_tie]:
-            layer.self_attn.k_proj.weight.copy_(layer.self_attn.q_proj.weight * 2.0)
-            layer.self_attn.q_proj.weight.mul_(2.0)
-jj = Judge(model, tok, TEMPLATES[a.template]); model.requires_grad_(True)
-table = JUDGE_MODES if a.modes == "judge" else json.loads(a.modes)
-stream = twin_stream(response_stream(tr, random.Random(4), table), random.Random(104), a.twin)
-# eval set: val tasks, good/noisy/mixed + twins of noisy
-rng = random.Random(7); ev = []
-for t in va[:120]:
-    for m in ("good", "noisy", "mixed"):
-        r = sample_response(t, rng, m)
-        if r.strip(): ev.append((t, r, m))
-        if m == "noisy" and r.strip():
-            tw = counterfactual_twin(t, r, rng)
-            if tw and tw.strip(): ev.append((t, tw, "twin"))
-ev_items = [judge_item(jj, t, r, m) for t, r, m in ev]
-def evaluate():
-    model.eval(); hits = defaultdict(list)
-    with torch.no_grad():
-        for s in range(0, len(ev_items), 16):
-            its = ev_items[s:s+16]; lg = judge_logits(model, its, tok.pad_token_id)
-            pred = (lg[:, jj.true_id] > lg[:, jj.false_id]).tolist(); k = 0
-            for it in its:
-                for lab, kind in zip(it.labels, it.kinds):
-                    ok = int(pred[k] == lab); k += 1
-                    g = "twin" if it.mode == "twin" else "ord"
-                    hits[g].append(ok)
-                    if g == "ord": hits["k:" + kind].append(ok); hits["y:" + str(lab)].append(ok)
-    model.train()
+from _common import ROOT  # noqa: E402,F401  (offline environment, repo root on sys.path)
+
+import torch  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tag", default="arm", help="the arm's name in every printed line")
+    p.add_argument("--world", default="", help="world folder (tasks, tokenizer; default: the bundled one)")
+    p.add_argument("--init", default="", help="an HF model folder to start from (default: a fresh model)")
+    p.add_argument("--template", default="before", help="judge prompt layout: before or after")
+    p.add_argument("--twin", type=float, default=0.5, help="share of responses followed by their twin")
+    p.add_argument("--extra", type=int, default=0, help="checker-labelled extra criteria per response")
+    p.add_argument("--lm", type=float, default=0.5, help="weight of the auxiliary next-token loss")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--batch", type=int, default=8, help="responses per step")
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--qk-tie", type=int, default=0, help="initialise key = query weights in the first N layers")
+    p.add_argument("--steps", type=int, default=3000, help="length of the learning-rate schedule")
+    p.add_argument("--minutes", type=float, default=12, help="wall-time budget")
+    p.add_argument("--eval-every", type=int, default=200)
+    return p.parse_args(argv)
+
+
+def eval_items(judge, tasks, seed: int = 7):
+    """Validation items: good, noisy and mixed responses of 120 tasks, and the noisy ones' twins."""
+    from g2r_lens.world.corpus import judge_item
+    from g2r_lens.world.responses import counterfactual_twin, sample_response
+
+    rng, out = random.Random(seed), []
+    for t in tasks[:120]:
+        for mode in ("good", "noisy", "mixed"):
+            r = sample_response(t, rng, mode)
+            if not r.strip():
+                continue
+            out.append(judge_item(judge, t, r, mode))
+            if mode == "noisy":
+                tw = counterfactual_twin(t, r, rng)
+                if tw and tw.strip():
+                    out.append(judge_item(judge, t, tw, "twin"))
+    return out
+
+
+@torch.no_grad()
+def accuracy(judge, items, pad: int) -> dict[str, float]:
+    from g2r_lens.world.training import judge_logits
+
+    hits: dict[str, list[int]] = defaultdict(list)
+    for s in range(0, len(items), 16):
+        chunk = items[s:s + 16]
+        logits = judge_logits(judge.model, chunk, pad)
+        pred = iter((logits[:, judge.true_id] > logits[:, judge.false_id]).tolist())
+        for it in chunk:
+            group = "twin" if it.mode == "twin" else "ord"
+            for label, kind in zip(it.labels, it.kinds):
+                ok = int(next(pred) == label)
+                hits[group].append(ok)
+                if group == "ord":
+                    hits["k:" + kind].append(ok)
+                    hits["y:" + str(label)].append(ok)
     return {k: round(sum(v) / len(v), 3) for k, v in sorted(hits.items())}
-opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01, betas=(0.9, 0.98))
-t0 = time.time(); model.train()
-for step in range(a.steps + 1):
-    if step % a.eval_every == 0 or time.time() - t0 > a.minutes * 60:
-        print(json.dumps({"tag": a.tag, "step": step, "s": round(time.time() - t0), **evaluate()}), flush=True)
-        if time.time() - t0 > a.minutes * 60: break
-    for g in opt.param_groups: g["lr"] = _schedule(step, a.steps, a.lr)
-    items = [judge_item(jj, with_extra_criteria(t, xr, a.extra), r, m) for t, r, m in (next(stream) for _ in range(a.batch))]
-    loss, acc = judge_loss(model, items, tok.pad_token_id, jj.true_id, jj.false_id, a.lm, True)
-    opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    torch.set_num_threads(1)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from g2r_lens.judge import Judge
+    from g2r_lens.world.bundle import DATA_DIR
+    from g2r_lens.world.config import ModelShape
+    from g2r_lens.world.corpus import JUDGE_MODES, judge_item, response_stream, twin_stream, with_extra_criteria
+    from g2r_lens.world.formats import TEMPLATES
+    from g2r_lens.world.schema import read_tasks
+    from g2r_lens.world.training import _schedule, judge_loss, new_model
+
+    world = Path(a.world) if a.world else DATA_DIR
+    tok = AutoTokenizer.from_pretrained(world / "tokenizer")
+    train_tasks = read_tasks(world / "tasks" / "train.jsonl")
+    model = (AutoModelForCausalLM.from_pretrained(a.init, dtype=torch.float32) if a.init
+             else new_model(tok, ModelShape(a.layers, a.hidden, a.heads), 10))
+    if a.qk_tie:
+        with torch.no_grad():
+            for layer in model.model.layers[:a.qk_tie]:
+                layer.self_attn.k_proj.weight.copy_(layer.self_attn.q_proj.weight * 2.0)
+                layer.self_attn.q_proj.weight.mul_(2.0)
+    judge = Judge(model, tok, TEMPLATES[a.template])
+    model.requires_grad_(True)
+    pad = tok.pad_token_id
+    stream = twin_stream(response_stream(train_tasks, random.Random(4), JUDGE_MODES), random.Random(104), a.twin)
+    extra_rng = random.Random(55)
+    held_out = eval_items(judge, read_tasks(world / "tasks" / "validation.jsonl"))
+
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    t0 = time.time()
+    for step in range(a.steps + 1):
+        over = time.time() - t0 > a.minutes * 60
+        if step % a.eval_every == 0 or over:
+            model.eval()
+            print(json.dumps({"tag": a.tag, "step": step, "s": round(time.time() - t0),
+                              **accuracy(judge, held_out, pad)}), flush=True)
+            model.train()
+            if over:
+                break
+        for g in opt.param_groups:
+            g["lr"] = _schedule(step, a.steps, a.lr)
+        items = [judge_item(judge, with_extra_criteria(t, extra_rng, a.extra), r, m)
+                 for t, r, m in (next(stream) for _ in range(a.batch))]
+        loss, _ = judge_loss(model, items, pad, judge.true_id, judge.false_id, a.lm, True)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

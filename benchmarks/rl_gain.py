@@ -70,13 +70,9 @@ def arm_specs(best: str, candidates: list[str], oracle_estimator: str | None = N
         "oracle_sparse": dict(reward="oracle_sparse", estimator="sparse", judge="self"),
         "oracle_dense": dict(reward="oracle_dense", estimator=oracle_estimator or best, judge="self"),
         "best_external": dict(reward="grad_x_input", estimator=best, judge="external"),
-        # not in the default set (run it with --arms): the method that localises on the self-judge
-        "ig_dense": dict(reward="integrated_gradients", estimator=best, judge="self"),
+        # optional (run only when named in --arms): the method that localises on the self-judge
+        "ig_dense": dict(reward="integrated_gradients", estimator=best, judge="self", optional=True),
     }
-
-
-#: the arms run when --arms is not given
-DEFAULT_ARMS = ("sparse", "g2r_paper", "best_dense", "uniform", "oracle_sparse", "oracle_dense", "best_external")
 
 
 def train_cmd(spec: dict, seed: int, out: Path, a: argparse.Namespace) -> list[str]:
@@ -310,7 +306,8 @@ def main(argv=None) -> int:
 
     # 2. the arms
     specs = arm_specs(best, candidates, a.oracle_estimator)
-    wanted = [x.strip() for x in a.arms.split(",")] if a.arms else list(DEFAULT_ARMS)
+    wanted = ([x.strip() for x in a.arms.split(",")] if a.arms
+              else [name for name, spec in specs.items() if not spec.get("optional")])
     unknown = [x for x in wanted if x not in specs]
     if unknown:
         raise SystemExit(f"rl_gain: unknown arm(s) {unknown}; known: {sorted(specs)}")

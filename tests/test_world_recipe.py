@@ -206,3 +206,30 @@ def test_recorded_world_commands_hold_no_machine_path(tmp_path, monkeypatch):
     assert portable_command("report", ["g2r", "world", "report", f"--data={inside}", "--out", "res"]) == \
         "g2r world report --data=runs/w --out res"
     assert portable_command("report", ["python", "-m", "x"]) == "g2r world report"
+
+
+def test_extra_criteria_are_new_distinct_and_checker_labelled():
+    """Extra judge criteria: k of them (at most as many as the scene offers), none repeating a rubric
+    text or each other; the checker labels them on the extended task (what the judge trains on)
+    without changing its answers for the rubric's own criteria."""
+    import random as _random
+
+    from g2r_lens.world.checker import check
+    from g2r_lens.world.corpus import extra_criteria, with_extra_criteria
+    from g2r_lens.world.prompts import generate_tasks
+    from g2r_lens.world.responses import sample_response
+
+    rng = _random.Random(3)
+    for task in generate_tasks(12, seed=5, split="validation"):
+        extra = extra_criteria(task, rng, 6)
+        texts = [c.text for c in extra]
+        assert len(extra) == 6 and len(set(texts)) == 6
+        assert not set(texts) & {c.text for c in task.rubric}
+        assert len(extra_criteria(task, rng, 500)) < 500  # bounded by the scene's candidates
+        assert extra_criteria(task, rng, 0) == [] and with_extra_criteria(task, rng, 0) is task
+        longer = with_extra_criteria(task, rng, 4)
+        assert longer.prompt == task.prompt and longer.rubric[:len(task.rubric)] == task.rubric
+        response = sample_response(task, rng, "mixed")
+        res = check(longer, response)
+        assert [c.text for c in res.criteria][len(task.rubric):] == [c.text for c in longer.rubric[len(task.rubric):]]
+        assert res.criteria[:len(task.rubric)] == check(task, response).criteria

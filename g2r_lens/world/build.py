@@ -34,6 +34,7 @@ from typing import Any, Sequence
 import torch
 
 from ..errors import WorldError
+from ..io import atomic_path
 from ..judge import Judge
 from .bundle import DATA_DIR
 from .checker import check
@@ -145,10 +146,8 @@ def train_policy(out: Path, cfg: BuildConfig, tok: Any, train_tasks: Sequence[Ta
 
             train(policy, cfg.policy_sft_steps, cfg.lr, sft_only, "policy (writing)", log,
                   checkpoint=out / "policy_sft.ckpt")
-            policy.train()
-            tmp = snap.with_suffix(".tmp")
-            torch.save(policy.state_dict(), tmp)
-            tmp.replace(snap)
+            with atomic_path(snap) as tmp:
+                torch.save(policy.state_dict(), tmp)
 
     def policy_loss(step):
         sft = [sft_example(tok, t.prompt, r) for t, r, _ in (next(sft_stream) for _ in range(cfg.sft_batch))]
@@ -311,13 +310,14 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     jj = Judge(judge, tok, TEMPLATES[cfg.template])
     judge.requires_grad_(True)
 
+    xrng = random.Random(cfg.seed + 42)
+
     def ext_loss(step):
         mix = [hard_rng.choice(hard) if hard_rng.random() < 0.4 else next(jd_stream) for _ in range(cfg.judge_batch)]
         items = _items(jj, mix, cfg, xrng)
         loss, acc = judge_loss(judge, items, pad, true_id, false_id, cfg.judge_lm_weight, cfg.balance)
         return loss, {"acc": acc}
 
-    xrng = random.Random(cfg.seed + 42)
     train(judge, cfg.judge_hard_steps or max(1, cfg.judge_steps // 4), _judge_lr(cfg) / 3, ext_loss, "external judge (hardening)", log,
           checkpoint=out / "judge_hard.ckpt")
     judge.requires_grad_(False)

@@ -97,9 +97,11 @@ def extra_criteria(task: Task, rng: random.Random, k: int) -> list[Criterion]:
     cands.append(make_criterion("max_sentences", 1.0, n=rng.choice(SENTENCE_LIMITS)))
     cands.append(make_criterion("max_words", 1.0, n=rng.choice(WORD_LIMITS)))
     have = {c.text for c in task.rubric}
-    seen: set[str] = set()
-    fresh = [c for c in cands if c.text not in have and not (c.text in seen or seen.add(c.text))]
-    return rng.sample(fresh, min(k, len(fresh)))
+    fresh: dict[str, Criterion] = {}  # by text: one criterion per text, first one kept
+    for c in cands:
+        if c.text not in have:
+            fresh.setdefault(c.text, c)
+    return rng.sample(list(fresh.values()), min(k, len(fresh)))
 
 
 def with_extra_criteria(task: Task, rng: random.Random, k: int) -> Task:

@@ -35,12 +35,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--template", default="before", help="judge prompt layout: before or after")
     p.add_argument("--twin", type=float, default=0.5, help="share of responses followed by their twin")
     p.add_argument("--extra", type=int, default=0, help="checker-labelled extra criteria per response")
+    p.add_argument("--edits", default="new", help="twin edits: new (TWIN_EDITS) or v3 (swaps and drops only)")
+    p.add_argument("--contrast", type=float, default=1.0, help="loss weight of the verdicts a twin flips")
+    p.add_argument("--base", type=float, default=1.0, help="loss weight of every other verdict (0: contrasts only)")
     p.add_argument("--lm", type=float, default=0.5, help="weight of the auxiliary next-token loss")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--batch", type=int, default=8, help="responses per step")
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--freeze-emb", action="store_true", help="keep the (tied) token embeddings at their random init")
+    p.add_argument("--rope-theta", type=float, default=10000.0, help="RoPE base of a fresh model")
     p.add_argument("--qk-tie", type=int, default=0, help="initialise key = query weights in the first N layers")
     p.add_argument("--steps", type=int, default=3000, help="length of the learning-rate schedule")
     p.add_argument("--minutes", type=float, default=12, help="wall-time budget")
@@ -49,26 +54,41 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def eval_items(judge, tasks, seed: int = 7):
-    """Validation items: good, noisy and mixed responses of 120 tasks, and the noisy ones' twins."""
+    """Validation items: good, noisy and mixed responses of 120 tasks, and twins of the noisy ones,
+    one per edit (:data:`~g2r_lens.world.responses.TWIN_EDITS`). Returns ``(items, flips)``:
+    ``flips[i]`` lists the criteria of ``items[i]`` whose checker label the twin flipped (on the
+    twin and on its original)."""
     from g2r_lens.world.corpus import judge_item
-    from g2r_lens.world.responses import counterfactual_twin, sample_response
+    from g2r_lens.world.responses import TWIN_EDITS, counterfactual_twin, sample_response
 
-    rng, out = random.Random(seed), []
+    rng, out, flips = random.Random(seed), [], []
     for t in tasks[:120]:
         for mode in ("good", "noisy", "mixed"):
             r = sample_response(t, rng, mode)
             if not r.strip():
                 continue
-            out.append(judge_item(judge, t, r, mode))
-            if mode == "noisy":
-                tw = counterfactual_twin(t, r, rng)
+            orig = judge_item(judge, t, r, mode)
+            out.append(orig)
+            flips.append([])
+            at = len(out) - 1
+            if mode != "noisy":
+                continue
+            for how in TWIN_EDITS:
+                tw = counterfactual_twin(t, r, rng, edits={how: 1.0})
                 if tw and tw.strip():
-                    out.append(judge_item(judge, t, tw, "twin"))
-    return out
+                    item = judge_item(judge, t, tw, "twin:" + how)
+                    changed = [k for k, (a, b) in enumerate(zip(orig.labels, item.labels)) if a != b]
+                    out.append(item)
+                    flips.append(changed)
+                    flips[at] = sorted(set(flips[at]) | set(changed))
+    return out, flips
 
 
 @torch.no_grad()
-def accuracy(judge, items, pad: int) -> dict[str, float]:
+def accuracy(judge, items, flips, pad: int) -> dict[str, float]:
+    """Accuracy per group: ``ord`` (ordinary responses), ``k:KIND``, ``y:LABEL``, ``twin`` (every
+    verdict of the twins), ``flip:EDIT`` (only the verdicts a twin flipped, by edit) and
+    ``flip:orig`` (the same criteria on the originals)."""
     from g2r_lens.world.training import judge_logits
 
     hits: dict[str, list[int]] = defaultdict(list)
@@ -76,14 +96,19 @@ def accuracy(judge, items, pad: int) -> dict[str, float]:
         chunk = items[s:s + 16]
         logits = judge_logits(judge.model, chunk, pad)
         pred = iter((logits[:, judge.true_id] > logits[:, judge.false_id]).tolist())
-        for it in chunk:
-            group = "twin" if it.mode == "twin" else "ord"
-            for label, kind in zip(it.labels, it.kinds):
+        for j, it in enumerate(chunk):
+            changed = set(flips[s + j])
+            group = "twin" if it.mode.startswith("twin") else "ord"
+            for k, (label, kind) in enumerate(zip(it.labels, it.kinds)):
                 ok = int(next(pred) == label)
                 hits[group].append(ok)
                 if group == "ord":
                     hits["k:" + kind].append(ok)
                     hits["y:" + str(label)].append(ok)
+                if k in changed:
+                    edit = it.mode.split(":", 1)[1] if group == "twin" else "orig"
+                    hits["flip:" + edit].append(ok)
+                    hits[f"flip:{edit}:{kind}"].append(ok)
     return {k: round(sum(v) / len(v), 3) for k, v in sorted(hits.items())}
 
 
@@ -95,7 +120,9 @@ def main(argv=None) -> int:
     from g2r_lens.judge import Judge
     from g2r_lens.world.bundle import DATA_DIR
     from g2r_lens.world.config import ModelShape
-    from g2r_lens.world.corpus import JUDGE_MODES, judge_item, response_stream, twin_stream, with_extra_criteria
+    from g2r_lens.world.corpus import (JUDGE_MODES, judge_item, mark_contrasts, response_stream, twin_stream,
+                                       with_extra_criteria)
+    from g2r_lens.world.responses import TWIN_EDITS, TWIN_EDITS_V3
     from g2r_lens.world.formats import TEMPLATES
     from g2r_lens.world.schema import read_tasks
     from g2r_lens.world.training import _schedule, judge_loss, new_model
@@ -104,7 +131,7 @@ def main(argv=None) -> int:
     tok = AutoTokenizer.from_pretrained(world / "tokenizer")
     train_tasks = read_tasks(world / "tasks" / "train.jsonl")
     model = (AutoModelForCausalLM.from_pretrained(a.init, dtype=torch.float32) if a.init
-             else new_model(tok, ModelShape(a.layers, a.hidden, a.heads), 10))
+             else new_model(tok, ModelShape(a.layers, a.hidden, a.heads, rope_theta=a.rope_theta), 10))
     if a.qk_tie:
         with torch.no_grad():
             for layer in model.model.layers[:a.qk_tie]:
@@ -112,10 +139,14 @@ def main(argv=None) -> int:
                 layer.self_attn.q_proj.weight.mul_(2.0)
     judge = Judge(model, tok, TEMPLATES[a.template])
     model.requires_grad_(True)
+    if a.freeze_emb:
+        model.get_input_embeddings().weight.requires_grad_(False)
     pad = tok.pad_token_id
-    stream = twin_stream(response_stream(train_tasks, random.Random(4), JUDGE_MODES), random.Random(104), a.twin)
+    edits = {"new": TWIN_EDITS, "v3": TWIN_EDITS_V3}[a.edits]
+    stream = twin_stream(response_stream(train_tasks, random.Random(4), JUDGE_MODES), random.Random(104), a.twin,
+                         edits)
     extra_rng = random.Random(55)
-    held_out = eval_items(judge, read_tasks(world / "tasks" / "validation.jsonl"))
+    held_out, flips = eval_items(judge, read_tasks(world / "tasks" / "validation.jsonl"))
 
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01, betas=(0.9, 0.98))
     t0 = time.time()
@@ -124,14 +155,14 @@ def main(argv=None) -> int:
         if step % a.eval_every == 0 or over:
             model.eval()
             print(json.dumps({"tag": a.tag, "step": step, "s": round(time.time() - t0),
-                              **accuracy(judge, held_out, pad)}), flush=True)
+                              **accuracy(judge, held_out, flips, pad)}), flush=True)
             model.train()
             if over:
                 break
         for g in opt.param_groups:
             g["lr"] = _schedule(step, a.steps, a.lr)
-        items = [judge_item(judge, with_extra_criteria(t, extra_rng, a.extra), r, m)
-                 for t, r, m in (next(stream) for _ in range(a.batch))]
+        items = mark_contrasts([judge_item(judge, with_extra_criteria(t, extra_rng, a.extra), r, m)
+                                for t, r, m in (next(stream) for _ in range(a.batch))], a.contrast, a.base)
         loss, _ = judge_loss(model, items, pad, judge.true_id, judge.false_id, a.lm, True)
         opt.zero_grad()
         loss.backward()

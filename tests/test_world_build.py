@@ -141,6 +141,11 @@ def test_report_names_the_judges_external_and_self(quick_world, tmp_path):
     for acc in res["judges"].values():
         assert 0.0 <= acc["ordinary"]["accuracy"] <= 1.0 and acc["ordinary"]["n"] > 0
     assert "mode:twin" in res["judges"]["external"]
+    from g2r_lens.world.responses import TWIN_EDITS
+
+    flips = {k: v["n"] for k, v in res["judges"]["external"].items() if k.startswith("flip:")}
+    assert "flip:original" in flips and set(flips) <= {"flip:" + e for e in (*TWIN_EDITS, "original")}
+    assert flips["flip:original"] <= sum(n for k, n in flips.items() if k != "flip:original")
     from g2r_lens.world.report import policy_quality
 
     res["policy"] = pol = policy_quality(out, n_tasks=2, samples=2, max_new_tokens=8)

@@ -47,32 +47,81 @@ def test_mixed_mode_reads_the_prompt_and_is_mixed(tasks):
         assert 0.25 < sum(v) / len(v) < 0.9, k
 
 
-def test_counterfactual_twins_are_minimal_pairs(tasks):
-    """A twin differs from its response only at one criterion's truth words (a same-type word) or
-    by dropping whole sentences, and the checker's verdict of that criterion flips to False."""
+@pytest.mark.parametrize("how", ["swap", "blank", "other", "drop"])
+def test_counterfactual_twins_are_minimal_pairs(tasks, how):
+    """A twin differs from its response only at one criterion's truth words (a same-type word, no
+    word, a word of another type) or by dropping whole sentences, and the checker's verdict of that
+    criterion flips to False."""
     pools = [{str(w).lower() for w in p} for p in (NAMES, EVENTS, PLACES, WEEKDAYS, ITEMS, AVOID_TOPICS,
                                                     RUDE_WORDS)]
     rng = random.Random(1)
-    n_swap = n_drop = 0
+    n = 0
     for t in tasks:
         r = sample_response(t, rng, "good")
-        tw = counterfactual_twin(t, r, rng)
+        tw = counterfactual_twin(t, r, rng, edits={how: 1.0})
         if tw is None:
             continue
+        n += 1
         a, b = check(t, r), check(t, tw)
         flipped = [x.satisfied and not y.satisfied and x.local for x, y in zip(a.criteria, b.criteria)]
         wa, wb = _words(r), _words(tw)
-        if len(wa) == len(wb):
-            n_swap += 1
+        if how in ("swap", "other"):
+            assert len(wa) == len(wb)
             diff = [(x, y) for x, y in zip(wa, wb) if x != y]
             assert diff
-            for x, y in diff:  # same type: both numbers, or both from one word pool
-                assert (x.isdigit() and y.isdigit()) or any(x.lower() in p and y.lower() in p for p in pools)
+            for x, y in diff:  # swap: same type (both numbers, or both from one pool); other: never
+                same = (x.isdigit() and y.isdigit()) or any(x.lower() in p and y.lower() in p for p in pools)
+                assert same == (how == "swap"), (x, y)
+            assert any(flipped), (r, tw)
+        elif how == "blank":  # the truth words deleted, everything else in place
+            assert len(wb) < len(wa) and len(wa) - len(wb) <= 2
+            it = iter(wa)
+            assert all(w in it for w in wb)  # wb is a subsequence of wa
             assert any(flipped), (r, tw)
         else:
-            n_drop += 1
             assert len(wb) < len(wa) and set(wb) <= set(wa)
-    assert n_swap > 50 and n_drop > 5
+    assert n > 50
+
+
+def test_contrast_weights_mark_the_verdicts_a_twin_flips(tasks):
+    """mark_contrasts weighs exactly the criteria whose checker labels differ between a response and
+    its twin (on both), nothing on unpaired items; the weighted loss is the hand formula."""
+    from g2r_lens.testing import tiny_judge
+    from g2r_lens.world.corpus import judge_item, mark_contrasts
+    from g2r_lens.world.formats import TEMPLATES
+    from g2r_lens.world.training import judge_logits, judge_loss
+    from g2r_lens.judge import Judge
+
+    tj = tiny_judge("llama", "chat", layers=1, hidden=32)
+    j = Judge(tj.model, tj.tokenizer, TEMPLATES["after"])
+    rng = random.Random(5)
+    items, expect = [], []
+    for t in tasks[:12]:
+        r = sample_response(t, rng, "good")
+        tw = counterfactual_twin(t, r, rng, edits={"swap": 1.0})
+        a = judge_item(j, t, r, "good")
+        items.append(a)
+        if tw is None:
+            expect.append(None)
+            continue
+        b = judge_item(j, t, tw, "twin")
+        items.append(b)
+        diff = [x != y for x, y in zip(a.labels, b.labels)]
+        assert any(diff)
+        expect += [diff, diff]
+    items.append(judge_item(j, tasks[20], sample_response(tasks[20], rng, "noisy"), "twin"))  # no original
+    expect.append(None)
+    out = mark_contrasts(items, 3.0)
+    for it, d in zip(out, expect):
+        assert it.weights == (None if d is None else [3.0 if x else 1.0 for x in d])
+    with torch.no_grad():
+        logits = judge_logits(j.model, out, j.pad_id).log_softmax(-1)
+        loss, _ = judge_loss(j.model, out, j.pad_id, j.true_id, j.false_id, 0.0, False)
+    labels = [y for it in out for y in it.labels]
+    w = [x for it in out for x in (it.weights or [1.0] * len(it.labels))]
+    nll = [-logits[i, j.true_id if y else j.false_id].item() for i, y in enumerate(labels)]
+    assert loss.item() == pytest.approx(sum(a * b for a, b in zip(w, nll)) / sum(w), rel=1e-4)
+    assert mark_contrasts(items, 1.0) == items  # weight 1: nothing to mark
 
 
 def test_class_weighted_verdict_loss_matches_hand_formula():

@@ -43,6 +43,7 @@ from .corpus import (JUDGE_MODES, POLICY_MODES, build_tokenizer, judge_item, res
                      twin_stream, with_extra_criteria)
 from .formats import TEMPLATES, policy_end_id
 from .prompts import write_splits
+from .responses import twin_edits
 from .schema import Task, read_tasks
 from .training import judge_loss, n_params, new_model, sample_policy, sft_loss, train
 
@@ -82,7 +83,7 @@ def _is_done(folder: Path, cfg: BuildConfig) -> bool:
 def _judge_stream(tasks: Sequence[Task], cfg: BuildConfig, seed: int):
     """Judge responses (:data:`JUDGE_MODES`), a share followed by their counterfactual twin."""
     return twin_stream(response_stream(tasks, random.Random(seed), JUDGE_MODES), random.Random(seed + 100),
-                       cfg.twin_rate)
+                       cfg.twin_rate, twin_edits(cfg.twin_edits))
 
 
 def _items(judge: Judge, triples, cfg: BuildConfig, rng: random.Random) -> list:
@@ -228,6 +229,7 @@ def build(out: str | Path | None = None, cfg: BuildConfig | None = None) -> dict
     cfg = cfg or BuildConfig()
     if cfg.template not in TEMPLATES:
         raise WorldError(f"unknown judge layout {cfg.template!r}; use one of {sorted(TEMPLATES)}")
+    twin_edits(cfg.twin_edits)  # an unknown name fails here, before any training
     out = Path(out) if out else DATA_DIR
     out.mkdir(parents=True, exist_ok=True)
     if cfg.parallel and not cfg.threads:

@@ -27,6 +27,8 @@ class ModelShape:
     kv_heads: int | None = _help("key/value heads (grouped-query attention); None: as many as heads",
                                  default=None)
     ffn_mult: int = _help("feed-forward width as a multiple of the hidden size", default=3)
+    rope_theta: float = _help("RoPE base; a large base leaves more of a small head's dimensions nearly unrotated "
+                              "over a response, for matching a word by its content far away", default=10000.0)
 
 
 @dataclass
@@ -68,8 +70,12 @@ class BuildConfig:
     template: str = _help("judge prompt layout: 'after' (the rule after the response: one response forward per "
                           "response, a short continuation per criterion) or 'before' (the rule before it: a full "
                           "response forward per criterion); recorded in build.json", default="after")
-    twin_rate: float = _help("share of judge responses followed by their counterfactual twin (one truth word "
-                             "swapped for a same-type distractor, or its sentence removed)", default=0.5)
+    twin_rate: float = _help("share of judge responses followed by their counterfactual twin (the truth words of "
+                             "one criterion edited, see twin_edits)", default=0.5)
+    twin_edits: str = _help("how twins edit the truth words: 'all' (a same-type word 0.4, the word deleted 0.25, a "
+                            "word of another type 0.2, its sentence removed 0.15) or 'v3' (same-type word 0.75, "
+                            "sentence removed 0.25: judges trained so answered from the sentence frame)",
+                            default="all")
     balance: bool = _help("class-weighted verdict loss (True and False weigh equally in each batch)", default=True)
     policy_judge_batch: int = _help("responses per judge batch inside the policy's training (self-judge)",
                                     default=8)

@@ -25,7 +25,7 @@ from .vocab import (AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBERS, PLACES, RUDE_WO
                     WORD_LIMITS)
 
 __all__ = ["POLICY_MODES", "JUDGE_MODES", "response_stream", "twin_stream", "build_tokenizer", "sft_example", "JudgeItem",
-           "judge_item", "extra_criteria", "with_extra_criteria"]
+           "judge_item", "mark_contrasts", "extra_criteria", "with_extra_criteria"]
 
 # Response modes the policy imitates: mostly ``mixed`` (each item from the prompt right, missing or
 # wrong; right the likeliest), a few degenerate ones (what RL may amplify).
@@ -52,13 +52,14 @@ def response_stream(tasks: Sequence[Task], rng: random.Random, table: dict[str, 
 
 
 def twin_stream(stream: Iterator[tuple[Task, str, str]], rng: random.Random,
-                rate: float) -> Iterator[tuple[Task, str, str]]:
+                rate: float, edits: dict[str, float] | None = None) -> Iterator[tuple[Task, str, str]]:
     """``stream`` where, with probability ``rate``, a response is followed by its counterfactual twin
-    (mode ``twin``): a minimal pair whose verdicts differ only through the truth words."""
+    (mode ``twin``): a minimal pair whose verdicts differ only through the truth words (``edits``:
+    see :func:`~.responses.counterfactual_twin`)."""
     for task, r, mode in stream:
         yield task, r, mode
         if rate and rng.random() < rate:
-            tw = counterfactual_twin(task, r, rng)
+            tw = counterfactual_twin(task, r, rng, edits)
             if tw and tw.strip():
                 yield task, tw, "twin"
 
@@ -112,6 +113,31 @@ def with_extra_criteria(task: Task, rng: random.Random, k: int) -> Task:
     return dataclasses.replace(task, rubric=list(task.rubric) + extra) if extra else task
 
 
+def mark_contrasts(items: Sequence[JudgeItem], weight: float, base: float = 1.0) -> list[JudgeItem]:
+    """Give ``weight`` to the verdicts that a counterfactual twin flips: for each ``twin`` item that
+    follows its original, the criteria (matched by their rule tokens) whose checker labels differ,
+    on both items. Those verdicts are the only ones a minimal pair adds, and the only ones the
+    sentence frame cannot decide; at weight 1 they are a few of the batch's verdicts and a small
+    judge learns to answer them from the frame. Every other verdict weighs ``base`` (0: train on
+    the contrasts alone, where the frame says nothing). Items are changed in place and returned."""
+    if weight == 1 and base == 1:
+        return list(items)
+    if base != 1:
+        for it in items:
+            it.weights = [float(base)] * len(it.labels)
+    for prev, it in zip(items, items[1:]):
+        if it.mode != "twin" or prev.mode == "twin":
+            continue
+        where = {tuple(c): i for i, c in enumerate(prev.conts)}
+        for k, c in enumerate(it.conts):
+            i = where.get(tuple(c))
+            if i is not None and prev.labels[i] != it.labels[k]:
+                prev.weights = prev.weights or [float(base)] * len(prev.labels)
+                it.weights = it.weights or [float(base)] * len(it.labels)
+                prev.weights[i] = it.weights[k] = float(weight)
+    return list(items)
+
+
 def build_tokenizer(tasks: Sequence[Task], vocab_size: int, seed: int = 0) -> Any:
     rng = random.Random(seed)
     lines = []
@@ -146,6 +172,7 @@ class JudgeItem:
     labels: list[bool]
     kinds: list[str]
     mode: str
+    weights: list[float] | None = None  # per-criterion loss weights (None: all 1; see mark_contrasts)
 
 
 def judge_item(judge: Judge, task: Task, response: str, mode: str) -> JudgeItem:

@@ -2,7 +2,12 @@
 
 Judges: accuracy on the test split, separately for ordinary responses (``good``, ``noisy``), per
 criterion kind, per adversarial mode (keyword lists, repetition, fragments, run-ons, misplaced
-content) and on responses sampled from the bundled policy.
+content), on responses sampled from the bundled policy, and on counterfactual twins of the noisy
+responses: ``flip:EDIT`` is the accuracy on exactly the verdicts that an edit of one criterion's
+truth words changes (``swap``: a same-type word, ``blank``: deleted, ``other``: a word of another
+type, ``drop``: its sentence removed; ``flip:original``: the same criteria before the edit). A judge
+that answers from the sentence frame, not the word, is right on ``original`` and wrong on
+``swap``/``blank``/``other``.
 
 Policy (:func:`policy_quality`): on test prompts, several samples each at temperature 1, whether it
 reads its prompt (the greeting names the prompt's person; each fact the prompt gives appears
@@ -23,7 +28,7 @@ import torch
 
 from .bundle import DATA_DIR, judge_folder, judge_name, load_tasks, task_example
 from .formats import world_template
-from .responses import ADVERSARIAL_MODES, counterfactual_twin, sample_response
+from .responses import ADVERSARIAL_MODES, TWIN_EDITS, counterfactual_twin, sample_response
 
 ORDINARY = ("good", "noisy")
 
@@ -56,10 +61,16 @@ def judge_quality(data: str | Path | None = None, n_tasks: int = 100, seed: int 
             r = sample_response(t, rng, mode)
             if r.strip():
                 examples.append(task_example(t, r, mode=mode, id=f"{t.id}-{mode}"))
-            if mode == "noisy" and r.strip():  # its counterfactual twin: one truth word swapped or removed
-                tw = counterfactual_twin(t, r, rng)
-                if tw and tw.strip():
-                    examples.append(task_example(t, tw, mode="twin", id=f"{t.id}-twin"))
+            if mode == "noisy" and r.strip():  # its counterfactual twins, one per edit of one truth word
+                orig = examples[-1]
+                for how in TWIN_EDITS:
+                    tw = counterfactual_twin(t, r, rng, edits={how: 1.0})
+                    if tw and tw.strip():
+                        ex = task_example(t, tw, mode="twin", id=f"{t.id}-twin-{how}")
+                        flipped = [a != b for a, b in zip(orig.meta["checker"], ex.meta["checker"])]
+                        ex.meta.update(edit=how, flipped=flipped)
+                        orig.meta["flipped"] = [x or y for x, y in zip(orig.meta.get("flipped", flipped), flipped)]
+                        examples.append(ex)
     for t, r in zip(tasks, policy_samples(data, tasks, seed)):
         if r.strip():
             examples.append(task_example(t, r, mode="policy", id=f"{t.id}-policy"))
@@ -71,8 +82,11 @@ def judge_quality(data: str | Path | None = None, n_tasks: int = 100, seed: int 
         hits: dict[str, list[int]] = defaultdict(list)
         for ex, vs in zip(examples, verdicts):
             mode = ex.meta["mode"]
-            for kind, truth, v in zip(ex.meta["kinds"], ex.meta["checker"], vs):
+            flipped = ex.meta.get("flipped") or [False] * len(vs)
+            for kind, truth, v, flip in zip(ex.meta["kinds"], ex.meta["checker"], vs, flipped):
                 ok = int(v["verdict"] == truth)
+                if flip:  # a verdict that a twin's edit of the truth words changes
+                    hits["flip:" + ex.meta.get("edit", "original")].append(ok)
                 group = "ordinary" if mode in ORDINARY else (mode if mode in ("policy", "twin") else "adversarial")
                 hits[group].append(ok)
                 hits[f"mode:{mode}"].append(ok)
@@ -214,6 +228,11 @@ def write_quality(res: dict[str, Any], folder: Path) -> dict[str, Path]:
         accs = [res["judges"][n].get(k, {}).get("accuracy") for n in names]
         n = next(res["judges"][nm][k]["n"] for nm in names if k in res["judges"][nm])
         lines.append(f"| {k} | " + " | ".join("-" if a is None else f"{a:.3f}" for a in accs) + f" | {n} |")
+    if any(k.startswith("flip:") for k in keys):
+        lines += ["", "`flip:EDIT`: accuracy on only the verdicts that an edit of one criterion's truth words changes "
+                  "(swap: a same-type word; blank: the word deleted; other: a word of another type; drop: its sentence "
+                  "removed; original: those criteria before the edit). A judge that answers from the sentence frame "
+                  "instead of the word is right on `original` and wrong on swap/blank/other."]
     if res.get("policy"):
         lines += policy_markdown(res["policy"])
     mp = folder / "judge_quality.md"

@@ -21,7 +21,7 @@ from .vocab import (AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBER_WORDS, NUMBERS, P
                     WEEKDAYS)
 
 __all__ = ["RESPONSE_MODES", "ADVERSARIAL_MODES", "MIXED_PROBS", "response_modes", "sample_response",
-           "counterfactual_twin"]
+           "counterfactual_twin", "TWIN_EDITS", "TWIN_EDITS_V3", "twin_edits"]
 
 RESPONSE_MODES = ("good", "noisy", "mixed", "keywords", "repeat", "fragment", "runon", "misplaced")
 ADVERSARIAL_MODES = ("keywords", "repeat", "fragment", "runon", "misplaced")
@@ -512,20 +512,54 @@ def _distractor(rng: random.Random, word: str) -> str | None:
     return None
 
 
-def counterfactual_twin(task: Task, response: str, rng: random.Random) -> str | None:
-    """The same response with the truth words of one satisfied local criterion swapped for a
-    same-type distractor (or, one time in four, the sentences holding them removed).
+#: how a counterfactual twin edits the truth words of one satisfied criterion, and how often:
+#: ``swap`` (a same-type distractor: "bring the kite"), ``blank`` (the word deleted, the frame kept:
+#: "bring the"), ``other`` (a word of another type: "bring the beach"), ``drop`` (the sentences
+#: holding them removed). ``blank`` and ``other`` keep the sentence frame and change only the truth
+#: word, so that a judge cannot answer True from the frame alone (a judge trained on swaps and drops
+#: only learned "True unless a wrong word of the right type is there").
+TWIN_EDITS = {"swap": 0.4, "blank": 0.25, "other": 0.2, "drop": 0.15}
+#: the first world-v3 recipe: swaps and drops only
+TWIN_EDITS_V3 = {"swap": 0.75, "drop": 0.25}
+
+
+def twin_edits(name: str) -> dict[str, float]:
+    """The edit table named by a build's ``twin_edits``: ``all`` (:data:`TWIN_EDITS`) or ``v3``."""
+    tables = {"all": TWIN_EDITS, "v3": TWIN_EDITS_V3}
+    if name not in tables:
+        raise WorldError(f"unknown twin edits {name!r}; use one of {sorted(tables)}")
+    return dict(tables[name])
+
+
+_OTHER_WORDS = ("house", "table", "window", "morning", "friend", "letter", "music")
+
+
+def _other_type(rng: random.Random, word: str) -> str:
+    """A word of another type than ``word`` (or a plain noun), in ``word``'s case."""
+    low = word.lower()
+    pools = [p for p in (EVENTS, PLACES, ITEMS, AVOID_TOPICS) if low not in {str(x).lower() for x in p}]
+    new = str(rng.choice(rng.choice(pools))) if rng.random() < 0.7 else rng.choice(_OTHER_WORDS)
+    return _cap(new) if word[:1].isupper() else new.lower()
+
+
+def counterfactual_twin(task: Task, response: str, rng: random.Random,
+                        edits: dict[str, float] | None = None) -> str | None:
+    """The same response with the truth words of one satisfied local criterion edited: swapped for
+    a same-type distractor, deleted, replaced by a word of another type, or the sentences holding
+    them removed, drawn from ``edits`` (default :data:`TWIN_EDITS`).
 
     Minimal pairs leave the truth tokens as the only evidence that tells the two verdicts apart;
     the twin's labels are, as always, whatever the checker says. ``None`` when the response has no
     satisfied local criterion."""
+    table = TWIN_EDITS if edits is None else edits
     res = check(task, response)
     cands = [c for c in res.criteria if c.satisfied and c.local and c.truth_spans]
     if not cands:
         return None
     crit = rng.choice(cands)
     spans = sorted(crit.truth_spans)
-    if rng.random() < 0.25:
+    how = rng.choices(list(table), weights=list(table.values()))[0]
+    if how == "drop":
         sents = analyze_response(response, task.prompt)
         drop = [(s.start, s.end) for s in sents if any(s.start <= a < s.end for a, _ in spans)]
         out, pos = [], 0
@@ -537,10 +571,17 @@ def counterfactual_twin(task: Task, response: str, rng: random.Random) -> str | 
         return text or None
     out, pos = [], 0
     for a, b in spans:
-        new = _distractor(rng, response[a:b])
-        if new is None:
-            return None
+        if how == "blank":
+            new = ""
+            a = a - 1 if a > pos and response[a - 1] == " " else a  # the word and the space before it
+        elif how == "other":
+            new = _other_type(rng, response[a:b])
+        else:
+            new = _distractor(rng, response[a:b])
+            if new is None:
+                return None
         out += [response[pos:a], new]
         pos = b
     out.append(response[pos:])
-    return "".join(out)
+    text = "".join(out)
+    return text if text.strip() else None

@@ -32,7 +32,7 @@ def new_model(tok: Any, shape: ModelShape, seed: int, max_positions: int = 512) 
         num_hidden_layers=shape.layers, num_attention_heads=shape.heads,
         num_key_value_heads=shape.kv_heads or shape.heads, max_position_embeddings=max_positions,
         tie_word_embeddings=True, bos_token_id=None, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-        rope_theta=10000.0)
+        rope_theta=shape.rope_theta)
     return LlamaForCausalLM(cfg)
 
 
@@ -94,6 +94,7 @@ def judge_loss(model, items, pad, true_id, false_id, lm_weight: float = 0.0,
                balance: bool = True) -> tuple[torch.Tensor, float]:
     """Verdict cross-entropy (+ ``lm_weight`` x next-token loss on the judge prompts).
 
+    Each verdict is weighted by its item's ``weights`` (see :func:`~.corpus.mark_contrasts`).
     With ``balance``, True and False verdicts of the batch weigh equally (class-weighted loss: a
     judge cannot win by leaning to the majority verdict of a criterion kind). The auxiliary
     language-modelling loss gives the judge dense supervision (every prompt token, on the shared
@@ -104,11 +105,13 @@ def judge_loss(model, items, pad, true_id, false_id, lm_weight: float = 0.0,
     target = torch.tensor([true_id if y else false_id for it in items for y in it.labels])
     per = torch.nn.functional.cross_entropy(logits, target, reduction="none")
     is_true = (target == true_id).float()
+    item_w = torch.tensor([w for it in items for w in (it.weights or [1.0] * len(it.labels))])
     if balance and 0 < is_true.sum() < len(is_true):
         w = is_true / is_true.sum() + (1 - is_true) / (1 - is_true).sum()
-        loss = (per * w).sum() / w.sum()
     else:
-        loss = per.mean()
+        w = torch.ones_like(per)
+    w = w * item_w
+    loss = (per * w).sum() / w.sum().clamp_min(1e-12)
     if lm_weight:
         lm = model.lm_head(hp[:, :-1]).float()
         labels = pre[:, 1:].masked_fill(pmask[:, 1:] == 0, -100)

@@ -4,6 +4,7 @@ import math
 import warnings
 
 import numpy as np
+import torch
 import pytest
 
 from g2r_lens import Example, attribute
@@ -69,3 +70,22 @@ def test_adaptive_tolerance_reaches_it(judges):
         assert i["ig_relative_completeness_error"] <= 1e-3 or i["ig_n_steps"] == 128
     assert not [r for r in rec if issubclass(r.category, IGCompletenessWarning)] or \
         any(i["ig_n_steps"] == 128 for i in _infos(run))
+
+
+def test_warning_suggests_only_remedies_not_already_in_use():
+    """The warning never tells a user to set what they already set (nodes='baseline', a tolerance)."""
+    from g2r_lens.attribution.integrated import _warn_incomplete
+    from g2r_lens.attribution.base import RowScores
+
+    info = {"ig_relative_completeness_error": 0.9, "ig_completeness_error": 1.0}
+    row = RowScores(torch.zeros(3), dict(info))
+    cases = {("riemann", None): ["nodes='baseline'", "more n_steps", "tolerance=0.01"],
+             ("baseline", None): ["more n_steps", "tolerance=0.01"],
+             ("baseline", 0.01): ["more n_steps"]}
+    for (nodes, tol), want in cases.items():
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            _warn_incomplete([row], 8, nodes, tol)
+        msg = str(rec[0].message).split("do not add up: use ", 1)[1]
+        for fix in ("nodes='baseline'", "more n_steps", "tolerance=0.01"):
+            assert (fix in msg) == (fix in want), (nodes, tol, msg)

@@ -161,11 +161,13 @@ def _warn_incomplete(rows: list[RowScores], n_steps: int, nodes: str, tolerance:
         import warnings
 
         worst = max(i["ig_relative_completeness_error"] for i in bad)
+        fixes = ([] if nodes == "baseline" else ["nodes='baseline'"]) + ["more n_steps"]
+        fixes += [] if tolerance is not None else ["tolerance=0.01 (adaptive)"]
         warnings.warn(
             f"integrated gradients: {len(bad)} of {len(rows)} rows have a completeness error above "
             f"{WARN_RELATIVE:.0%} of F(x) - F(baseline) (worst {worst:.3g}) with n_steps={n_steps}, nodes={nodes!r}; "
-            "the attributions do not add up: use nodes='baseline', more n_steps, or tolerance=0.01 (adaptive)",
-            IGCompletenessWarning, stacklevel=3)
+            f"the attributions do not add up: use {', '.join(fixes[:-1]) + ' or ' if len(fixes) > 1 else ''}"
+            f"{fixes[-1]}", IGCompletenessWarning, stacklevel=3)
 
 
 def _adaptive(ctx, n_steps, baseline, integration, internal_batch_size, nodes, tolerance, max_steps):
@@ -185,5 +187,5 @@ def _adaptive(ctx, n_steps, baseline, integration, internal_batch_size, nodes, t
         if all(ok(r) for r in best) or n >= max_steps:
             break
         n = min(2 * n, int(max_steps))
-    _warn_incomplete(best, n, nodes)
+    _warn_incomplete(best, n, nodes, tolerance)
     return best

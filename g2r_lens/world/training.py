@@ -74,7 +74,7 @@ def judge_logits(model: torch.nn.Module, items: Sequence[JudgeItem], pad: int,
     pre, pmask = pad_batch([it.prefix for it in items], pad, "left")
     ppos = (pmask.cumsum(1) - 1).clamp_min(0)
     cache = DynamicCache(config=model.config)
-    hp = model.model(input_ids=pre, attention_mask=pmask, position_ids=ppos, past_key_values=cache,
+    hp = model.model(input_ids=pre, attention_mask=pmask, position_ids=ppos, cache=cache,
                      use_cache=True).last_hidden_state
     rows = torch.tensor([i for i, it in enumerate(items) for _ in it.conts])
     cache.reorder_cache(rows)
@@ -83,7 +83,7 @@ def judge_logits(model: torch.nn.Module, items: Sequence[JudgeItem], pad: int,
     plen = pmask.sum(1)[rows]
     cpos = plen[:, None] + torch.arange(cids.shape[1])[None]
     full_mask = torch.cat([pmask[rows], cmask], dim=1)
-    h = model.model(input_ids=cids, attention_mask=full_mask, position_ids=cpos, past_key_values=cache,
+    h = model.model(input_ids=cids, attention_mask=full_mask, position_ids=cpos, cache=cache,
                     use_cache=True).last_hidden_state
     last = cmask.sum(1) - 1
     logits = model.lm_head(h[torch.arange(len(conts)), last]).float()

@@ -140,6 +140,13 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _portable(arg: str) -> str:
+    """A command-line word for a results file: a machine's absolute folder (``--data /tmp/w``,
+    ``--data=/tmp/w``) becomes ``DIR``."""
+    key, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+    return key + eq + ("DIR" if Path(value).is_absolute() else value)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n-examples", type=int, default=240)
@@ -156,7 +163,7 @@ def main(argv=None) -> int:
         import torch
 
         torch.set_num_threads(a.threads)
-    cmd = "python benchmarks/faithfulness.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    cmd = "python benchmarks/faithfulness.py " + " ".join(map(_portable, argv if argv is not None else sys.argv[1:]))
     res = {"command": cmd, "judges": {}}
     out = Path(a.out)
     if a.merge and (out / "faithfulness.json").exists():  # keep the other judges' results

@@ -37,3 +37,12 @@ def test_helpers_hand_values():
     assert out == 4 and len(calls) == 4 and t >= 0
     with pytest.raises(ValueError):
         C.median_time(lambda: None, repeats=0)
+
+
+def test_faithfulness_command_keeps_machine_folders_out(tmp_path):
+    """The faithfulness benchmark records its command in its results: absolute folders become DIR."""
+    import faithfulness as F
+
+    words = ["--data", str(tmp_path), f"--out={tmp_path}", "--out", "benchmarks/results", "--threads", "1"]
+    assert [F._portable(w) for w in words] == ["--data", "DIR", "--out=DIR", "--out", "benchmarks/results",
+                                               "--threads", "1"]

@@ -35,6 +35,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from g2r_lens import attribute, get_method  # noqa: E402
 from g2r_lens.faithfulness import auroc, perturbation_curves, precision_at_k, spearman, truth_reliance  # noqa: E402
+from g2r_lens.io import portable_arg  # noqa: E402
 from g2r_lens.spans import token_mask_for_char_spans  # noqa: E402
 from g2r_lens.world.bundle import judge_folder, load_judge, load_tasks, world_examples  # noqa: E402
 
@@ -140,11 +141,9 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
-def _portable(arg: str) -> str:
-    """A command-line word for a results file: a machine's absolute folder (``--data /tmp/w``,
-    ``--data=/tmp/w``) becomes ``DIR``."""
-    key, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
-    return key + eq + ("DIR" if Path(value).is_absolute() else value)
+def command(args: list[str]) -> str:
+    """The command line recorded in the results (a machine's absolute folders become ``DIR``)."""
+    return "python benchmarks/faithfulness.py " + " ".join(map(portable_arg, args))
 
 
 def main(argv=None) -> int:
@@ -163,7 +162,7 @@ def main(argv=None) -> int:
         import torch
 
         torch.set_num_threads(a.threads)
-    cmd = "python benchmarks/faithfulness.py " + " ".join(map(_portable, argv if argv is not None else sys.argv[1:]))
+    cmd = command(argv if argv is not None else sys.argv[1:])
     res = {"command": cmd, "judges": {}}
     out = Path(a.out)
     if a.merge and (out / "faithfulness.json").exists():  # keep the other judges' results

@@ -84,3 +84,15 @@ def atomic_write(path: str | Path, data: bytes | str, *, fsync: bool = True) -> 
                 f.flush()
                 os.fsync(f.fileno())
     return Path(path)
+
+
+def portable_arg(arg: str, cwd: Path | None = None) -> str:
+    """A command-line word for a results file: an absolute path (``/tmp/w``, ``--data=/tmp/w``)
+    becomes relative to ``cwd`` (default: the working directory) when it lies under it, ``DIR``
+    otherwise, so that no machine's folders end up in the repository."""
+    key, eq, value = arg.partition("=") if arg.startswith("--") and "=" in arg else ("", "", arg)
+    if os.path.isabs(value):
+        base = (cwd or Path.cwd()).resolve()
+        p = Path(value).resolve()
+        value = str(p.relative_to(base)) if p.is_relative_to(base) else "DIR"
+    return key + eq + value

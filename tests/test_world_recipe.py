@@ -121,7 +121,11 @@ def test_contrast_weights_mark_the_verdicts_a_twin_flips(tasks):
     w = [x for it in out for x in (it.weights or [1.0] * len(it.labels))]
     nll = [-logits[i, j.true_id if y else j.false_id].item() for i, y in enumerate(labels)]
     assert loss.item() == pytest.approx(sum(a * b for a, b in zip(w, nll)) / sum(w), rel=1e-4)
-    assert mark_contrasts(items, 1.0) == items  # weight 1: nothing to mark
+    r = sample_response(tasks[0], random.Random(1), "good")
+    tw = counterfactual_twin(tasks[0], r, random.Random(2), edits={"swap": 1.0})
+    fresh = [judge_item(j, tasks[0], r, "good"), judge_item(j, tasks[0], tw, "twin")]
+    assert fresh[0].labels != fresh[1].labels
+    assert [it.weights for it in mark_contrasts(fresh, 1.0)] == [None, None]  # weight 1: nothing to mark
 
 
 def test_class_weighted_verdict_loss_matches_hand_formula():

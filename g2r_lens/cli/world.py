@@ -100,21 +100,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 def portable_command(verb: str, argv: list[str] | None = None) -> str:
     """How ``g2r world VERB`` was asked for, for a results file: absolute paths (a machine's folders)
     become paths relative to the working directory when they lie under it, ``DIR`` otherwise."""
-    import os
+    from ..io import portable_arg
 
     argv = list(sys.argv if argv is None else argv)
     if argv[1:3] != ["world", verb]:
         return f"g2r world {verb}"
-    cwd = Path.cwd().resolve()
-
-    def clean(arg: str) -> str:
-        key, eq, value = arg.partition("=") if arg.startswith("--") and "=" in arg else ("", "", arg)
-        if os.path.isabs(value):
-            p = Path(value).resolve()
-            value = str(p.relative_to(cwd)) if p.is_relative_to(cwd) else "DIR"
-        return key + eq + value
-
-    return " ".join([f"g2r world {verb}", *map(clean, argv[3:])])
+    return " ".join([f"g2r world {verb}", *map(portable_arg, argv[3:])])
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--template", default="before", help="judge prompt layout: before or after")
     p.add_argument("--twin", type=float, default=0.5, help="share of responses followed by their twin")
     p.add_argument("--extra", type=int, default=0, help="checker-labelled extra criteria per response")
-    p.add_argument("--edits", default="new", help="twin edits: new (TWIN_EDITS) or v3 (swaps and drops only)")
+    p.add_argument("--edits", default="new", help="twin edits: all (or new: TWIN_EDITS) or v3 (swaps and drops only)")
     p.add_argument("--contrast", type=float, default=1.0, help="loss weight of the verdicts a twin flips")
     p.add_argument("--base", type=float, default=1.0, help="loss weight of every other verdict (0: contrasts only)")
     p.add_argument("--lm", type=float, default=0.5, help="weight of the auxiliary next-token loss")
@@ -59,7 +59,7 @@ def eval_items(judge, tasks, seed: int = 7):
     ``flips[i]`` lists the criteria of ``items[i]`` whose checker label the twin flipped (on the
     twin and on its original)."""
     from g2r_lens.world.corpus import judge_item
-    from g2r_lens.world.responses import TWIN_EDITS, counterfactual_twin, sample_response
+    from g2r_lens.world.responses import sample_response, twins_by_edit
 
     rng, out, flips = random.Random(seed), [], []
     for t in tasks[:120]:
@@ -73,14 +73,12 @@ def eval_items(judge, tasks, seed: int = 7):
             at = len(out) - 1
             if mode != "noisy":
                 continue
-            for how in TWIN_EDITS:
-                tw = counterfactual_twin(t, r, rng, edits={how: 1.0})
-                if tw and tw.strip():
-                    item = judge_item(judge, t, tw, "twin:" + how)
-                    changed = [k for k, (a, b) in enumerate(zip(orig.labels, item.labels)) if a != b]
-                    out.append(item)
-                    flips.append(changed)
-                    flips[at] = sorted(set(flips[at]) | set(changed))
+            for how, tw in twins_by_edit(t, r, rng).items():
+                item = judge_item(judge, t, tw, "twin:" + how)
+                changed = [k for k, (a, b) in enumerate(zip(orig.labels, item.labels)) if a != b]
+                out.append(item)
+                flips.append(changed)
+                flips[at] = sorted(set(flips[at]) | set(changed))
     return out, flips
 
 
@@ -122,7 +120,7 @@ def main(argv=None) -> int:
     from g2r_lens.world.config import ModelShape
     from g2r_lens.world.corpus import (JUDGE_MODES, judge_item, mark_contrasts, response_stream, twin_stream,
                                        with_extra_criteria)
-    from g2r_lens.world.responses import TWIN_EDITS, TWIN_EDITS_V3
+    from g2r_lens.world.responses import twin_edits
     from g2r_lens.world.formats import TEMPLATES
     from g2r_lens.world.schema import read_tasks
     from g2r_lens.world.training import _schedule, judge_loss, new_model
@@ -142,7 +140,7 @@ def main(argv=None) -> int:
     if a.freeze_emb:
         model.get_input_embeddings().weight.requires_grad_(False)
     pad = tok.pad_token_id
-    edits = {"new": TWIN_EDITS, "v3": TWIN_EDITS_V3}[a.edits]
+    edits = twin_edits({"new": "all"}.get(a.edits, a.edits))  # "new": the name these arms were run with
     stream = twin_stream(response_stream(train_tasks, random.Random(4), JUDGE_MODES), random.Random(104), a.twin,
                          edits)
     extra_rng = random.Random(55)

@@ -28,7 +28,7 @@ import torch
 
 from .bundle import DATA_DIR, judge_folder, judge_name, load_tasks, task_example
 from .formats import world_template
-from .responses import ADVERSARIAL_MODES, TWIN_EDITS, counterfactual_twin, sample_response
+from .responses import ADVERSARIAL_MODES, sample_response, twins_by_edit
 
 ORDINARY = ("good", "noisy")
 
@@ -63,14 +63,12 @@ def judge_quality(data: str | Path | None = None, n_tasks: int = 100, seed: int 
                 examples.append(task_example(t, r, mode=mode, id=f"{t.id}-{mode}"))
             if mode == "noisy" and r.strip():  # its counterfactual twins, one per edit of one truth word
                 orig = examples[-1]
-                for how in TWIN_EDITS:
-                    tw = counterfactual_twin(t, r, rng, edits={how: 1.0})
-                    if tw and tw.strip():
-                        ex = task_example(t, tw, mode="twin", id=f"{t.id}-twin-{how}")
-                        flipped = [a != b for a, b in zip(orig.meta["checker"], ex.meta["checker"])]
-                        ex.meta.update(edit=how, flipped=flipped)
-                        orig.meta["flipped"] = [x or y for x, y in zip(orig.meta.get("flipped", flipped), flipped)]
-                        examples.append(ex)
+                for how, tw in twins_by_edit(t, r, rng).items():
+                    ex = task_example(t, tw, mode="twin", id=f"{t.id}-twin-{how}")
+                    flipped = [a != b for a, b in zip(orig.meta["checker"], ex.meta["checker"])]
+                    ex.meta.update(edit=how, flipped=flipped)
+                    orig.meta["flipped"] = [x or y for x, y in zip(orig.meta.get("flipped", flipped), flipped)]
+                    examples.append(ex)
     for t, r in zip(tasks, policy_samples(data, tasks, seed)):
         if r.strip():
             examples.append(task_example(t, r, mode="policy", id=f"{t.id}-policy"))

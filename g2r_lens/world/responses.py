@@ -21,7 +21,7 @@ from .vocab import (AVOID_TOPICS, EVENTS, ITEMS, NAMES, NUMBER_WORDS, NUMBERS, P
                     WEEKDAYS)
 
 __all__ = ["RESPONSE_MODES", "ADVERSARIAL_MODES", "MIXED_PROBS", "response_modes", "sample_response",
-           "counterfactual_twin", "TWIN_EDITS", "TWIN_EDITS_V3", "twin_edits"]
+           "counterfactual_twin", "TWIN_EDITS", "TWIN_EDITS_V3", "twin_edits", "twins_by_edit"]
 
 RESPONSE_MODES = ("good", "noisy", "mixed", "keywords", "repeat", "fragment", "runon", "misplaced")
 ADVERSARIAL_MODES = ("keywords", "repeat", "fragment", "runon", "misplaced")
@@ -585,3 +585,14 @@ def counterfactual_twin(task: Task, response: str, rng: random.Random,
     out.append(response[pos:])
     text = "".join(out)
     return text if text.strip() else None
+
+
+def twins_by_edit(task: Task, response: str, rng: random.Random) -> dict[str, str]:
+    """One counterfactual twin of ``response`` per edit of :data:`TWIN_EDITS` (in its order), where
+    the edit applies: the evaluation set behind ``flip:EDIT``."""
+    out = {}
+    for how in TWIN_EDITS:
+        tw = counterfactual_twin(task, response, rng, edits={how: 1.0})
+        if tw and tw.strip():
+            out[how] = tw
+    return out

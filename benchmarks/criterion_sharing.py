@@ -26,6 +26,7 @@ Writes ``results/criterion_sharing.{json,md}`` (``--out``).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -84,13 +85,19 @@ def shared_gxi(judge, pairs) -> list[torch.Tensor]:
             else DynamicCache(config=base.config)
         with judge._verdict_only_mlp(None):  # the stem's last-layer MLP output is never read
             base(inputs_embeds=e, attention_mask=stem_keys_mask, position_ids=r_pos, cache=cache, use_cache=True)
-        # stage 1: one plain backward from every row's verdict to its own copy of its stem's keys/values
-        stem_kv = [(layer.keys, layer.values) for layer in cache.layers]
+        # stage 1: one plain backward from every row's verdict to its own copy of its stem's
+        # keys/values (the response part only: the prefix's part is a constant)
+        Pw = sp.prefix_mask.shape[1]
+        stem_kv = [(layer.keys[:, :, Pw:], layer.values[:, :, Pw:]) for layer in cache.layers]
+        pre_kv = [(layer.keys[:, :, :Pw].detach()[srow_t], layer.values[:, :, :Pw].detach()[srow_t])
+                  for layer in cache.layers]
         row_kv = [(k.detach()[srow_t].requires_grad_(True), v.detach()[srow_t].requires_grad_(True))
                   for k, v in stem_kv]
+        rows_cache = DynamicCache(ddp_cache_data=[(torch.cat([pk, k], 2), torch.cat([pv, v], 2))
+                                                  for (pk, pv), (k, v) in zip(pre_kv, row_kv)])
         with judge._verdict_only_mlp(vpos):
             out = base(inputs_embeds=judge.embed(t_ids), attention_mask=torch.cat([stem_keys_mask[srow_t], t_mask], 1),
-                       position_ids=t_pos, cache=DynamicCache(ddp_cache_data=row_kv), use_cache=True)
+                       position_ids=t_pos, cache=rows_cache, use_cache=True)
         h = out.last_hidden_state[torch.arange(len(pairs), device=dev), vpos]
         lt, _ = judge._verdict_head(h)
         flat = [t for kv_ in row_kv for t in kv_]
@@ -161,19 +168,22 @@ def main() -> None:
     p.add_argument("--out", default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    load0 = os.getloadavg()
     rows = [run_judge(w, a) for w in a.judges.split(",")]
+    load1 = os.getloadavg()
     cmd = "python benchmarks/criterion_sharing.py" + (f" --examples {a.examples}" if a.examples != 64 else "") + (
         f" --rounds {a.rounds}" if a.rounds != 5 else "") + (f" --batch-size {a.batch_size}" if a.batch_size != 8 else "")
     md = [f"# Sharing the response across criteria (rule-after layout)\n",
           f"Command: `{cmd}`; {platform.processor() or platform.machine()}, {a.threads} thread(s), "
-          f"{a.rounds} interleaved rounds (median), grad x input on world test examples.\n",
+          f"{a.rounds} interleaved rounds (median), grad x input on world test examples; load average "
+          f"{load0[0]:.2f} at the start, {load1[0]:.2f} at the end.\n",
           "| judge | pairs | criteria / example | response tokens | tokens after it | engine s | shared s | engine / shared | max rel diff fp32 / fp64 |",
           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         md.append(f"| {r['judge']} | {r['pairs']} | {r['criteria_per_example']:.1f} | {r['response_tokens']:.1f} | "
                   f"{r['tokens_after_response']:.1f} | {r['engine_s']:.3f} | {r['shared_s']:.3f} | "
                   f"{r['engine_over_shared']:.2f} | {r['max_rel_diff']:.1e} / {r['max_rel_diff_float64']:.1e} |")
-    res = {"command": cmd, "threads": a.threads, "rounds": a.rounds, "rows": rows}
+    res = {"command": cmd, "threads": a.threads, "loadavg": [load0, load1], "rounds": a.rounds, "rows": rows}
     paths = write_results("criterion_sharing", res, "\n".join(md), a.out)
     print("\n".join(md))
     print("wrote", ", ".join(rel(x) for x in paths.values()))

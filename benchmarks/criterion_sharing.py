@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import statistics
 import time
 
@@ -38,6 +39,7 @@ from transformers.cache_utils import DynamicCache  # noqa: E402
 
 from g2r_lens.attribution import MethodContext  # noqa: E402
 from g2r_lens.core import _batches, _encode_pairs  # noqa: E402
+from g2r_lens.io import portable_arg  # noqa: E402
 from g2r_lens.prefix import _pad  # noqa: E402
 from g2r_lens.world.bundle import load_judge, world_examples  # noqa: E402
 
@@ -157,7 +159,7 @@ def run_judge(which: str, a: argparse.Namespace) -> dict:
             "max_rel_diff": worst, "max_rel_diff_float64": worst64}
 
 
-def main() -> None:
+def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--judges", default="external,self")
     p.add_argument("--examples", type=int, default=64)
@@ -166,18 +168,19 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None)
-    a = p.parse_args()
+    argv = sys.argv[1:] if argv is None else argv
+    a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     load0 = os.getloadavg()
     rows = [run_judge(w, a) for w in a.judges.split(",")]
     load1 = os.getloadavg()
-    cmd = "python benchmarks/criterion_sharing.py" + (f" --examples {a.examples}" if a.examples != 64 else "") + (
-        f" --rounds {a.rounds}" if a.rounds != 5 else "") + (f" --batch-size {a.batch_size}" if a.batch_size != 8 else "")
+    cmd = " ".join(["python benchmarks/criterion_sharing.py", *map(portable_arg, argv)])
     md = [f"# Sharing the response across criteria (rule-after layout)\n",
           f"Command: `{cmd}`; {platform.processor() or platform.machine()}, {a.threads} thread(s), "
           f"{a.rounds} interleaved rounds (median), grad x input on world test examples; load average "
           f"{load0[0]:.2f} at the start, {load1[0]:.2f} at the end.\n",
-          "| judge | pairs | criteria / example | response tokens | tokens after it | engine s | shared s | engine / shared | max rel diff fp32 / fp64 |",
+          "| judge | pairs | criteria / example | response tokens | tokens after it | engine s | shared s "
+          "| engine / shared | max rel diff fp32 / fp64 |",
           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         md.append(f"| {r['judge']} | {r['pairs']} | {r['criteria_per_example']:.1f} | {r['response_tokens']:.1f} | "

@@ -253,7 +253,8 @@ def main(argv=None) -> int:
     p.add_argument("--group-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--kl", type=float, default=0.2,
-                   help="k3 KL coefficient to the initial policy (0.2: the sweep in benchmarks/results/rl_gain_kl; 0.02 let the judges be hacked)")
+                   help="k3 KL coefficient to the initial policy (0.2: the sweep in results/rl_gain_kl; "
+                        "at 0.02 the judges were hacked)")
     p.add_argument("--tau", type=float, default=1.0)
     p.add_argument("--lam", type=float, default=0.5)
     p.add_argument("--max-new-tokens", type=int, default=80)

@@ -11,6 +11,11 @@ Arms (every one with the frozen self-judge unless named otherwise; >= 5 seeds ea
     best_external   best_dense with the external judge
     ig_dense        integrated gradients + the best estimator (only with --arms: IG localises the
                     self-judge's truth tokens where grad x input does not; ~16 gradient passes a step)
+    sparse_external sparse with the external judge's verdicts (only with --arms): the external arms'
+                    own comparator; when it runs, ``contrasts`` compares external arms with it
+    METHOD@JUDGE    any reward mode with the best estimator and that judge (only with --arms), e.g.
+                    leave_one_out@self, integrated_gradients@external: the attribution methods whose
+                    credit comes closest to the oracle's (benchmarks/credit_quality.py)
 
 Everything is scored on the **exact checker** of held-out **test** prompts (never on the judge).
 The pilot (seeds 100+, fewer steps, never reused in the benchmark) picks ``best_dense`` among
@@ -72,7 +77,21 @@ def arm_specs(best: str, candidates: list[str], oracle_estimator: str | None = N
         "best_external": dict(reward="grad_x_input", estimator=best, judge="external"),
         # optional (run only when named in --arms): the method that localises on the self-judge
         "ig_dense": dict(reward="integrated_gradients", estimator=best, judge="self", optional=True),
+        # optional: the comparator of the external arms (the external judge's verdicts alone)
+        "sparse_external": dict(reward="sparse", estimator="sparse", judge="external", optional=True),
     }
+
+
+def named_arm(name: str, best: str) -> dict | None:
+    """``METHOD@JUDGE`` (e.g. ``leave_one_out@self``, ``grad_l2@external``): that reward mode with the
+    best estimator and that judge (``sparse@JUDGE``: the sparse estimator); None for any other name."""
+    from g2r_lens.rl.scoring import reward_modes
+
+    method, at, judge = name.partition("@")
+    if not at or judge not in ("self", "external") or method not in reward_modes():
+        return None
+    return dict(reward=method, estimator="sparse" if method in ("sparse", "oracle_sparse") else best, judge=judge,
+                optional=True)
 
 
 def train_cmd(spec: dict, seed: int, out: Path, a: argparse.Namespace) -> list[str]:
@@ -161,6 +180,12 @@ def gain_metrics(arms: dict[str, list], dense: str = "best_dense", base: str = "
     }
 
 
+def comparator(name: str, specs: dict[str, dict], arms: dict) -> str:
+    """The sparse arm an arm is compared with: the external judge's own verdicts for an external arm
+    when ``sparse_external`` ran, else ``sparse`` (the self-judge's verdicts)."""
+    return "sparse_external" if specs[name]["judge"] == "external" and "sparse_external" in arms else "sparse"
+
+
 def oracle_metrics(arms: dict[str, list]) -> dict:
     """Credit headroom: oracle_dense (perfect credit, best estimator) vs oracle_sparse (perfect verdicts).
 
@@ -204,31 +229,43 @@ def num(x, nd=3):
 
 
 def markdown(res: dict) -> str:
-    t = res["targets"]
+    """The results file: the targets (when best_dense and sparse ran), the contrasts, the arms table."""
     lines = ["# RL gain: dense vs sparse judge rewards (held-out exact-checker score)", "",
-             f"Setting: {res['setting']}", "",
-             f"Best dense setting (pilot, AUC of the held-out checker curve): **grad_x_input + {res['best_estimator']}** "
-             + (f"(pilot AUCs: {', '.join(f'{k} {v:.3f}' for k, v in res['pilot_auc'].items())})" if res["pilot_auc"]
-                else "(given with --best, no pilot)"), "",
-             "| metric (best dense vs sparse) | value | target | met |", "|---|---|---|---|",
-             f"| steps_ratio | {num(res['steps_ratio'], 2)} | <= 0.5 | {t['steps_ratio']} |",
-             f"| final_gain (95% CI) | {fmt(res['final_gain'])} ({fmt(res['final_gain_ci95'][0])}, "
-             f"{fmt(res['final_gain_ci95'][1])}) | CI excludes 0 | {t['final_gain_ci95_excludes_0']} |",
-             f"| peak_gain | {fmt(res['peak_gain'])} | | |",
-             f"| uniform_minus_sparse (95% CI) | {fmt(res.get('uniform_minus_sparse'))} "
-             f"({fmt(res.get('uniform_minus_sparse_ci95', [None])[0])}, "
-             f"{fmt(res.get('uniform_minus_sparse_ci95', [None, None])[1])}) | <= 0 expected | |",
-             f"| step_time_ratio | {num(res['step_time_ratio'], 2)} | <= 1.3 | {t['step_time_ratio']} |",
-             f"| oracle_steps_ratio (oracle_dense vs oracle_sparse) | {num(res.get('oracle_steps_ratio'), 2)} | <= 0.5 | "
-             f"{t.get('oracle_steps_ratio', '–')} |",
-             f"| oracle_final_gain (95% CI) | {fmt(res.get('oracle_final_gain'))} "
-             f"({fmt(res.get('oracle_final_gain_ci95', [None])[0])}, {fmt(res.get('oracle_final_gain_ci95', [None, None])[1])}) "
-             f"| CI > 0 | {t.get('oracle_final_gain_ci95_above_0', '–')} |", "",
-             "Other contrasts (final gain vs sparse, 95% CI): " + "; ".join(
-                 f"{k} {fmt(v['final_gain'])} ({fmt(v['final_gain_ci95'][0])}, {fmt(v['final_gain_ci95'][1])})"
-                 for k, v in res["contrasts"].items()), "",
-             "| arm | setting | seeds | start | final (95% CI) | peak @ step | AUC | judge R | agreement | KL | length | "
-             "adv~pos | s/step |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"Setting: {res['setting']}", ""]
+    t = res.get("targets")
+    if t is not None:
+        lines += [
+            f"Best dense setting (pilot, AUC of the held-out checker curve): **grad_x_input + {res['best_estimator']}** "
+            + (f"(pilot AUCs: {', '.join(f'{k} {v:.3f}' for k, v in res['pilot_auc'].items())})" if res["pilot_auc"]
+               else "(given with --best, no pilot)"), "",
+            "| metric (best dense vs sparse) | value | target | met |", "|---|---|---|---|",
+            f"| steps_ratio | {num(res['steps_ratio'], 2)} | <= 0.5 | {t['steps_ratio']} |",
+            f"| final_gain (95% CI) | {fmt(res['final_gain'])} ({fmt(res['final_gain_ci95'][0])}, "
+            f"{fmt(res['final_gain_ci95'][1])}) | CI excludes 0 | {t['final_gain_ci95_excludes_0']} |",
+            f"| peak_gain | {fmt(res['peak_gain'])} | | |",
+            f"| uniform_minus_sparse (95% CI) | {fmt(res.get('uniform_minus_sparse'))} "
+            f"({fmt(res.get('uniform_minus_sparse_ci95', [None])[0])}, "
+            f"{fmt(res.get('uniform_minus_sparse_ci95', [None, None])[1])}) | <= 0 expected | |",
+            f"| step_time_ratio | {num(res['step_time_ratio'], 2)} | <= 1.3 | {t['step_time_ratio']} |"]
+    if "oracle_final_gain" in res:
+        ot = t or res.get("oracle_targets", {})
+        if t is None:
+            lines += ["| metric | value | target | met |", "|---|---|---|---|"]
+        lines += [
+            f"| oracle_steps_ratio (oracle_dense vs oracle_sparse) | {num(res.get('oracle_steps_ratio'), 2)} | <= 0.5 | "
+            f"{ot.get('oracle_steps_ratio', '–')} |",
+            f"| oracle_final_gain (95% CI) | {fmt(res.get('oracle_final_gain'))} "
+            f"({fmt(res.get('oracle_final_gain_ci95', [None])[0])}, "
+            f"{fmt(res.get('oracle_final_gain_ci95', [None, None])[1])}) "
+            f"| CI > 0 | {ot.get('oracle_final_gain_ci95_above_0', '–')} |"]
+    lines.append("")
+    if res.get("contrasts"):
+        lines += ["Contrasts (final gain vs the arm's comparator, 95% CI over seeds): " + "; ".join(
+            f"{k} {fmt(v['final_gain'], signed=True)} ({fmt(v['final_gain_ci95'][0], signed=True)}, "
+            f"{fmt(v['final_gain_ci95'][1], signed=True)}) vs {v.get('comparator', 'sparse')}"
+            for k, v in res["contrasts"].items()), ""]
+    lines += ["| arm | setting | seeds | start | final (95% CI) | peak @ step | AUC | judge R | agreement | KL | length | "
+              "adv~pos | s/step |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, a in res["arms"].items():
         lo, hi = a["final_ci95"]
         lines.append(f"| {name} | {a['setting']} | {a['n_seeds']} | {num(a['start'])} | {num(a['final'])} "
@@ -310,9 +347,11 @@ def main(argv=None) -> int:
     specs = arm_specs(best, candidates, a.oracle_estimator)
     wanted = ([x.strip() for x in a.arms.split(",")] if a.arms
               else [name for name, spec in specs.items() if not spec.get("optional")])
+    specs.update({x: named_arm(x, best) for x in wanted if x not in specs and named_arm(x, best)})
     unknown = [x for x in wanted if x not in specs]
     if unknown:
-        raise SystemExit(f"rl_gain: unknown arm(s) {unknown}; known: {sorted(specs)}")
+        raise SystemExit(f"rl_gain: unknown arm(s) {unknown}; known: {sorted(specs)} or METHOD@JUDGE "
+                         "(a reward mode of `g2r train --reward` @ self|external)")
     jobs = [(f"{name}-s{s}", train_cmd(specs[name], s, runs / f"{name}-s{s}", a), runs / f"{name}-s{s}", a.steps)
             for s in seeds for name in wanted]  # seed-major: a partial run still has every arm
     run_all(jobs, a.jobs, out / "rl_gain.log")
@@ -334,9 +373,12 @@ def main(argv=None) -> int:
     }
     if "oracle_sparse" in arms and "oracle_dense" in arms:
         res.update(oracle_metrics(arms))
+    if "sparse" in arms:  # every arm against its comparator (external arms: sparse_external when it ran)
+        res["contrasts"] = {k: dict(gain_metrics(arms, k, comparator(k, specs, arms)),
+                                    comparator=comparator(k, specs, arms))
+                            for k in arms if k not in ("sparse", "sparse_external")}
     if "sparse" in arms and "best_dense" in arms:
         res.update(gain_metrics(arms, "best_dense", "sparse"))
-        res["contrasts"] = {k: gain_metrics(arms, k, "sparse") for k in arms if k not in ("sparse",)}
         if "uniform" in arms:
             u, s = finals(arms["uniform"]), finals(arms["sparse"])
             res["uniform_minus_sparse"] = float(np.mean(u) - np.mean(s))
@@ -356,11 +398,10 @@ def main(argv=None) -> int:
     res["seconds"] = round(time.time() - t0, 1)
     out.mkdir(parents=True, exist_ok=True)
     (out / "rl_gain.json").write_text(json.dumps(_jsonable(res), indent=1))
-    if "targets" in res:
-        (out / "rl_gain.md").write_text(markdown(res))
+    (out / "rl_gain.md").write_text(markdown(res))
     curves_html(arms, out / "rl_gain_curves.html", "RL gain: held-out checker score per arm",
                 f"<p>{res['setting']}. Band: 95% CI over seeds.</p>")
-    print((out / "rl_gain.md").read_text() if "targets" in res else json.dumps(_jsonable(res), indent=1)[:2000])
+    print((out / "rl_gain.md").read_text())
     print(f"rl_gain: wrote {out / 'rl_gain.json'}, rl_gain.md, rl_gain_curves.html")
     print(f"rl_gain: wall time {res['seconds']:.0f} s ({res['seconds'] / 60:.1f} min)")
     return 0

@@ -265,15 +265,19 @@ def markdown(res: dict) -> str:
             f"{fmt(v['final_gain_ci95'][1], signed=True)}) vs {v.get('comparator', 'sparse')}"
             for k, v in res["contrasts"].items()), ""]
     lines += ["| arm | setting | seeds | start | final (95% CI) | peak @ step | AUC | judge R | agreement | KL | length | "
-              "adv~pos | s/step |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "adv~pos | credit on truth | s/step |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, a in res["arms"].items():
         lo, hi = a["final_ci95"]
+        sequence_level = a["setting"].split(" / ")[0] in ("sparse", "oracle_sparse")  # no token credit to measure
+        credit = "–" if sequence_level else num(a.get("last_credit_on_truth"))
         lines.append(f"| {name} | {a['setting']} | {a['n_seeds']} | {num(a['start'])} | {num(a['final'])} "
                      f"({num(lo)}, {num(hi)}) | {num(a['peak'])} @ {num(a['peak_step'], 0)} | {num(a['auc'])} | "
                      f"{num(a['last_judge_reward'])} | {num(a['last_agreement'])} | {num(a['last_kl'], 4)} | "
-                     f"{num(a['last_response_len'], 1)} | {fmt(a['last_adv_pos_corr'], 2)} | {num(a['step_time_s'], 2)} |")
-    lines += ["", "Train columns (judge R, agreement, KL, length, adv~pos) are means of each seed's last 5 steps. "
-              "`adv~pos`: correlation of advantage with token position (the paper's pooled reward-to-go makes late "
+                     f"{num(a['last_response_len'], 1)} | {fmt(a['last_adv_pos_corr'], 2)} | {credit} | "
+                     f"{num(a['step_time_s'], 2)} |")
+    lines += ["", "Train columns (judge R, agreement, KL, length, adv~pos, credit on truth) are means of each seed's "
+              "last 5 steps. `credit on truth`: share of the positive token reward on the checker's truth tokens "
+              "(dense arms). `adv~pos`: correlation of advantage with token position (the paper's pooled reward-to-go makes late "
               "tokens negative).", "", f"Wall time: {res['seconds'] / 60:.1f} min."]
     return "\n".join(lines) + "\n"
 

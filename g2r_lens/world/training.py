@@ -162,7 +162,7 @@ def train(model, steps: int, lr: float, make_loss, desc: str, log: list | None =
         opt.step()
         lv = loss.item()
         ema = lv if ema is None else 0.98 * ema + 0.02 * lv
-        bar.set_postfix(loss=f"{ema:.3f}", **{k: f"{v:.3f}" for k, v in stats.items()})
+        bar.set_postfix(loss=f"{ema:.3f}", **{k: f"{v:.3f}" for k, v in stats.items()}, refresh=False)
         if log is not None and step % 50 == 0:
             log.append({"stage": desc, "step": step, "loss": lv, **stats})
         if ckpt is not None and (step + 1) % every == 0 and step + 1 < steps:

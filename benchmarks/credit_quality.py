@@ -11,8 +11,8 @@ Per setting it prints
 - ``credit on truth``: the share of positive token reward on the truth tokens of satisfied local
   criteria (:func:`g2r_lens.rl.scoring.credit_on_truth`; uniform credit scores the truth tokens'
   share of the response, printed as ``base``; the oracle's own value is the ceiling);
-- ``credit r``: the Pearson correlation, pooled over the content tokens of every response whose
-  group has a sparse signal, between the *credit term* that ``dense_centered`` adds to the sparse
+- ``credit r``: the Pearson correlation, pooled over the content tokens on which either setting
+  gives credit (a group needs a sparse signal under the judge or the oracle), between the *credit term* that ``dense_centered`` adds to the sparse
   advantage (the token reward minus its response mean) under this setting and under the oracle.
   1 = the oracle's credit up to scale; 0 = credit unrelated to the truth (uniform credit is
   identically 0, so it has no r);
@@ -39,18 +39,21 @@ import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from g2r_lens.attribution.integrated import IGCompletenessWarning  # noqa: E402
+from g2r_lens.errors import G2RError  # noqa: E402
 from g2r_lens.io import portable_arg  # noqa: E402
 from g2r_lens.rl.advantages import dense_centered, sparse  # noqa: E402
 from g2r_lens.rl.rollout import rollout  # noqa: E402
-from g2r_lens.rl.scoring import Scorer, agreement, credit_on_truth  # noqa: E402
-from g2r_lens.world.bundle import DATA_DIR, judge_folder, load_judge, load_tasks  # noqa: E402
+from g2r_lens.rl.scoring import Scorer, agreement, check_reward_mode, credit_on_truth  # noqa: E402
+from g2r_lens.world.bundle import DATA_DIR, judge_folder, judge_name, load_judge, load_tasks  # noqa: E402
 
 METHODS = ["grad_x_input", "grad_l1", "grad_l2", "integrated_gradients", "attention_rollout", "leave_one_out",
            "uniform"]
 
 
-def credit_terms(token_rewards: list[np.ndarray], seq: list[float], groups: list[int]) -> torch.Tensor:
-    """The credit term ``dense_centered`` adds to the sparse advantage (lam = 1), as a padded [B, T] tensor."""
+def credit_terms(token_rewards: list[np.ndarray], seq: list[float], groups: list[int]
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(credit, mask)``: the credit term ``dense_centered`` adds to the sparse advantage (lam = 1), as a
+    padded [B, T] tensor, and the mask of real tokens."""
     T = max((len(r) for r in token_rewards), default=0)
     r = torch.zeros(len(token_rewards), T, dtype=torch.float64)
     mask = torch.zeros(len(token_rewards), T, dtype=torch.bool)
@@ -62,7 +65,11 @@ def credit_terms(token_rewards: list[np.ndarray], seq: list[float], groups: list
 
 
 def pooled_r(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
-    """Pearson correlation of ``a`` and ``b`` over the tokens where both credit terms can be nonzero."""
+    """Pearson correlation of ``a`` and ``b`` over the real tokens where either credit term is nonzero.
+
+    A token counts when either setting gives it credit: tokens of a group where only the judge (or only
+    the oracle) has a sparse signal count too, so a judge that credits where the oracle sees nothing,
+    or misses where it sees something, is penalised; the token set can differ between methods."""
     m = mask & ((a != 0) | (b != 0))
     x, y = a[m], b[m]
     if x.numel() < 3 or float(x.std()) < 1e-12 or float(y.std()) < 1e-12:
@@ -84,6 +91,17 @@ def main(argv=None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
     a = ap.parse_args(argv)
+    # every setting is checked before the minutes of sampling and scoring: one line per mistake
+    try:
+        judge_list = [judge_name(j.strip()) for j in a.judges.split(",") if j.strip()]
+        method_list = [m.strip() for m in a.methods.split(",") if m.strip()]
+        for m in method_list:
+            check_reward_mode(m)
+        tau_list = [float(t) for t in a.taus.split(",") if t.strip()]
+    except (G2RError, ValueError) as e:
+        raise SystemExit(f"credit_quality: {e}")
+    if not (judge_list and method_list and tau_list) or any(not t > 0 for t in tau_list):
+        raise SystemExit("credit_quality: --judges, --methods and --taus need at least one entry; taus > 0")
     torch.set_num_threads(a.threads)
     # integrated gradients runs with the engine's defaults, as in `g2r train` (its completeness
     # warning would repeat once per batch; the RL loop trains on these same attributions)
@@ -91,6 +109,8 @@ def main(argv=None) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     root = Path(a.world) if a.world else DATA_DIR
+    if not (root / "policy" / "config.json").exists():
+        raise SystemExit(f"credit_quality: {root} is not a world folder (no policy/; see `g2r world build`)")
     tasks = load_tasks("train", root / "tasks")[:a.prompts]
     tok = AutoTokenizer.from_pretrained(root / "policy")
     policy = AutoModelForCausalLM.from_pretrained(root / "policy", dtype=torch.float32).eval()
@@ -108,8 +128,7 @@ def main(argv=None) -> dict:
     cot_or, base = credit_on_truth(oracle, ro.offsets)
     rows = [dict(judge="-", method="oracle_dense", tau=None, credit_on_truth=cot_or, base=base, credit_r=1.0,
                  agreement=None, seconds_per_response=0.0)]
-    settings = [(j, m, float(t)) for j in a.judges.split(",") for m in a.methods.split(",")
-                for t in (a.taus.split(",") if m != "uniform" else ["1.0"])]
+    settings = [(j, m, t) for j in judge_list for m in method_list for t in (tau_list if m != "uniform" else [1.0])]
     judges = {}
     for j, m, tau in tqdm(settings, desc="credit_quality", unit="setting"):
         if j not in judges:

@@ -14,7 +14,8 @@ headroom conflict. This script measures one way out: a round of adversarial hard
    then cosine);
 3. writes a world folder that is the given world with the new judge (``--out``), for
    ``benchmarks/rl_gain.py --world``;
-4. reports the judge's accuracy against the checker before and after, on held-out hacked samples
+4. reports the judge's accuracy against the checker before and after (the saved fp16 judge, as
+   the RL loop loads it), on held-out hacked samples
    (the final policies of other runs, ``--heldout-runs``, on *test* prompts: use other seeds than
    the training runs') and on ordinary test responses (forgetting shows there).
 
@@ -130,8 +131,15 @@ def main(argv=None) -> dict:
     torch.set_num_threads(a.threads or torch.get_num_threads())
     world = Path(a.world) if a.world else DATA_DIR
     out = Path(a.out)
-    if out.resolve() == world.resolve():
-        raise SystemExit("judge_hardening: --out must differ from the world folder (it is copied, not changed)")
+    if not (world / "build.json").exists() or not (world / "judge" / "config.json").exists():
+        raise SystemExit(f"judge_hardening: {world} is not a world folder (no build.json or judge/)")
+    w, o = world.resolve(), out.resolve()
+    if o == w or o in w.parents or w in o.parents:
+        raise SystemExit("judge_hardening: --out must differ from the world folder and not contain it or lie in it "
+                         "(the world is copied, not changed)")
+    if out.exists() and not (out / "hardening.json").exists():
+        raise SystemExit(f"judge_hardening: --out {out} exists and is not an earlier output of this script "
+                         "(no hardening.json): refusing to replace it")
     cfg = BuildConfig.from_dict(json.loads((world / "build.json").read_text())["config"])
     train_tasks, test_tasks = load_tasks("train", world / "tasks"), load_tasks("test", world / "tasks")
     rng = random.Random(a.seed)
@@ -144,6 +152,9 @@ def main(argv=None) -> dict:
     hacked = [x for i, run in enumerate(train_runs)
               for x in policy_responses(run, rng.sample(train_tasks, min(a.prompts, len(train_tasks))), a.seed + i,
                                         a.max_new_tokens)]
+    if not hacked and a.hacked_share > 0:
+        raise SystemExit("judge_hardening: the training runs gave no non-empty response (raise --prompts, "
+                         "or --hacked-share 0)")
     tests = test_tasks[:a.test_prompts]
     test_sets = {f"held-out RL policy samples ({label(run)})": policy_responses(run, tests, a.seed + 1000 + i,
                                                                              a.max_new_tokens)
@@ -174,17 +185,21 @@ def main(argv=None) -> dict:
     model.requires_grad_(True)
     train(model, a.steps, lr, make_loss, "external judge (hardening on RL samples)")
     model.requires_grad_(False)
-    model.eval()
-    after = {k: accuracy(judge, v) for k, v in test_sets.items()}
-
+    # the new world is written next to --out and moved into place whole (an interrupted run leaves no
+    # half-written world); the judge is saved as the world ships it (fp16) and measured as loaded back
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(world, tmp)
+    save_half(model, tmp / "judge")
+    tok.save_pretrained(tmp / "judge")
+    note = {"judge_hardening": {"train_runs": [label(p) for p in train_runs], "steps": a.steps,
+                                "hacked_share": a.hacked_share, "seed": a.seed}}
+    (tmp / "hardening.json").write_text(json.dumps(note, indent=1))
+    saved = AutoModelForCausalLM.from_pretrained(tmp / "judge", dtype=torch.float32).eval()
+    after = {k: accuracy(Judge(saved, tok, TEMPLATES[cfg.template]), v) for k, v in test_sets.items()}
     if out.exists():
         shutil.rmtree(out)
-    shutil.copytree(world, out)
-    save_half(model, out / "judge")
-    tok.save_pretrained(out / "judge")
-    note = {"judge_hardening": {"train_runs": [str(p) for p in train_runs], "steps": a.steps,
-                                "hacked_share": a.hacked_share, "seed": a.seed}}
-    (out / "hardening.json").write_text(json.dumps(note, indent=1))
+    tmp.rename(out)
 
     res = {"command": "python benchmarks/judge_hardening.py " + " ".join(
                portable_arg(x) for x in (sys.argv[1:] if argv is None else argv)),

@@ -61,7 +61,7 @@ import numpy as np  # noqa: E402
 
 from g2r_lens.rl.plots import (arm_summary, bootstrap_diff_ci, curves_html, load_run, mean_curve,  # noqa: E402
                                steps_to_reach)
-from g2r_lens.io import clean_json as _jsonable  # noqa: E402
+from g2r_lens.io import clean_json as _jsonable, portable_arg  # noqa: E402
 
 TARGETS = {"steps_ratio": 0.5, "step_time_ratio": 1.3, "oracle_steps_ratio": 0.5}
 
@@ -349,8 +349,10 @@ def main(argv=None) -> int:
 
     # 2. the arms
     specs = arm_specs(best, candidates, a.oracle_estimator)
-    wanted = ([x.strip() for x in a.arms.split(",")] if a.arms
+    alias = {"sparse@self": "sparse", "sparse@external": "sparse_external"}  # the same arms under their names
+    wanted = ([alias.get(x.strip(), x.strip()) for x in a.arms.split(",")] if a.arms
               else [name for name, spec in specs.items() if not spec.get("optional")])
+    wanted = list(dict.fromkeys(wanted))
     specs.update({x: named_arm(x, best) for x in wanted if x not in specs and named_arm(x, best)})
     unknown = [x for x in wanted if x not in specs]
     if unknown:
@@ -373,14 +375,16 @@ def main(argv=None) -> int:
         "setting": (f"{len(seeds)} seeds x {a.steps} steps, {a.prompts_per_step} prompts x G={a.group_size}, lr {a.lr}, "
                     f"k3 KL {a.kl}, tau {a.tau} (relative), max {a.max_new_tokens} new tokens; held-out eval on "
                     f"{a.eval_prompts} test prompts every {a.eval_every} steps (sampled, fixed seed)"),
-        "world": a.world or "bundled", "best_estimator": best, "pilot_auc": pilot_auc, "pilot_seeds": pilot_seeds,
+        "world": portable_arg(a.world) if a.world else "bundled", "best_estimator": best, "pilot_auc": pilot_auc,
+        "pilot_seeds": pilot_seeds,
     }
     if "oracle_sparse" in arms and "oracle_dense" in arms:
         res.update(oracle_metrics(arms))
-    if "sparse" in arms:  # every arm against its comparator (external arms: sparse_external when it ran)
-        res["contrasts"] = {k: dict(gain_metrics(arms, k, comparator(k, specs, arms)),
-                                    comparator=comparator(k, specs, arms))
-                            for k in arms if k not in ("sparse", "sparse_external")}
+    # every arm against its comparator (external arms: sparse_external when it ran), where that ran
+    contrasts = {k: dict(gain_metrics(arms, k, comparator(k, specs, arms)), comparator=comparator(k, specs, arms))
+                 for k in arms if k not in ("sparse", "sparse_external") and comparator(k, specs, arms) in arms}
+    if contrasts:
+        res["contrasts"] = contrasts
     if "sparse" in arms and "best_dense" in arms:
         res.update(gain_metrics(arms, "best_dense", "sparse"))
         if "uniform" in arms:

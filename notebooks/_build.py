@@ -332,33 +332,37 @@ def rl_nb():
 
 **What it shows.** Short token-level GRPO runs of the bundled policy with the library's trainer
 (`g2r_lens.rl.Trainer`), one run folder per (arm, seed): the **sparse** judge reward, the **dense**
-Grad2Reward reward (gradient x input of the self-judge), the **uniform** dense control, and the
-two **oracle** arms that use the exact checker instead of the judge (sparse and dense). Then we
+Grad2Reward reward (gradient x input of the self-judge) with the benchmark's estimator
+(`dense_centered`: the sparse group advantage on every token plus a zero-mean credit term) and
+with the paper's pooled reward-to-go (**paper**), the **uniform** dense control, and the two
+**oracle** arms that use the exact checker instead of the judge (sparse and dense). Then we
 load the run folders, plot learning curves with 95% seed bands and the advantage-versus-position
 figure, and step through saved samples with their token rewards.
 
-**How long.** About 7 minutes on an idle laptop CPU in full mode (5 arms x 2 seeds x 24 steps of
-2 prompts x 8 samples, the setting of `benchmarks/rl_gain.py`); about 1.5 minutes in quick mode
-(`G2R_NB_QUICK=1`: 2 arms x 2 seeds x 1 step, tiny batches). Two seeds of short runs show the
-machinery, not a result: `benchmarks/rl_gain.py` (5 seeds) is the measured comparison.
+**How long.** About 2 minutes on a 2-core CPU in full mode (`python notebooks/_run.py 03_rl`: 113 s
+wall, 196 s kernel CPU; 6 arms x 2 seeds x 24 steps of 2 prompts x 8 samples, with `benchmarks/rl_gain.py`'s lr, KL and estimators; the benchmark runs 40
+steps of 4 prompts); about 1.5 minutes in quick mode (`G2R_NB_QUICK=1`: 2 arms x 2 seeds x 1 step,
+tiny batches). Two seeds of short runs show the machinery, not a result: `benchmarks/rl_gain.py`
+(5 seeds) is the measured comparison.
 """),
         params("03_rl", """
 ARMS = {                             # arm name -> (reward mode, advantage estimator)
     "sparse": ("sparse", "sparse"),
-    "dense": ("grad_x_input", "grad2reward"),
-    "uniform": ("uniform", "grad2reward"),
+    "dense": ("grad_x_input", "dense_centered"),
+    "paper": ("grad_x_input", "grad2reward"),
+    "uniform": ("uniform", "dense_centered"),
     "oracle sparse": ("oracle_sparse", "sparse"),
-    "oracle dense": ("oracle_dense", "grad2reward"),
+    "oracle dense": ("oracle_dense", "dense_centered"),
 }
 if QUICK:
     ARMS = {k: ARMS[k] for k in ("sparse", "dense")}
 SEEDS = [0, 1]
 STEPS = 1 if QUICK else 24
-# full mode: the setting of benchmarks/rl_gain.py (2 prompts x 8 samples, up to 80 tokens, lr 3e-4,
-# k3 KL 0.02, held-out eval on 48 test prompts every 4 steps)
+# full mode: benchmarks/rl_gain.py's lr 1e-3 and k3 KL 0.2, at 2 prompts x 8 samples (it uses 4), up to
+# 80 tokens, held-out eval on 48 test prompts every 4 steps
 SIZES = dict(prompts_per_step=2, group_size=2, max_new_tokens=16, eval_prompts=2, eval_every=1) if QUICK else \\
     dict(prompts_per_step=2, group_size=8, max_new_tokens=80, eval_prompts=48, eval_every=4)
-LR, KL = 3e-4, 0.02
+LR, KL = 1e-3, 0.2
 JUDGE = "self"                       # the frozen initial policy judges (Grad2Reward's self-judging)
 """),
         code("""
@@ -413,8 +417,8 @@ curves_figure(arms, "checker_score", "train", title="checker score on the policy
 ## Advantage versus token position
 
 The paper's estimator is a pooled reward-to-go: with a dense reward, late tokens collect less
-reward-to-go than early ones, so advantages drift with position. This figure pools every saved
-sample of each arm.
+reward-to-go than early ones, so advantages drift with position (arm `paper`); `dense_centered`
+(arm `dense`) keeps them flat, like sparse's. This figure pools every saved sample of each arm.
 """),
         code("""
 advantage_position_figure(arms).show()

@@ -47,9 +47,21 @@ def test_credit_quality_end_to_end(tmp_path):
     assert rows["oracle_dense"]["credit_r"] == 1.0 and rows["oracle_dense"]["credit_on_truth"] > 0.5
     # uniform credit puts on the truth tokens exactly their share of the response
     assert rows["uniform"]["credit_on_truth"] == pytest.approx(rows["uniform"]["base"], abs=1e-9)
-    assert -1.0 <= rows["grad_x_input"]["credit_r"] <= 1.0
+    assert math.isfinite(rows["grad_x_input"]["credit_r"]) and -1.0 <= rows["grad_x_input"]["credit_r"] <= 1.0
+    assert rows["uniform"]["credit_r"] is None  # identically zero credit has no correlation
     assert (tmp_path / "credit_quality.md").read_text().count("| self |") == 2
     assert "/tmp" not in res["command"] and str(tmp_path) not in res["command"]
+
+
+@pytest.mark.parametrize("args, msg", [(["--methods", "grad_x_inptu"], "unknown reward mode"),
+                                       (["--judges", "selff"], "unknown bundled judge"),
+                                       (["--taus", "fast"], "could not convert"),
+                                       (["--taus", "0"], "taus > 0"),
+                                       (["--world", "no/such/folder"], "not a world folder")])
+def test_bad_settings_fail_in_one_line_before_any_sampling(args, msg, tmp_path):
+    with pytest.raises(SystemExit, match=msg):
+        CQ.main([*args, "--out", str(tmp_path)])
+    assert not list(tmp_path.iterdir())
 
 
 def test_named_arms_and_comparators():

@@ -45,6 +45,11 @@ def test_hardening_writes_a_world_with_a_changed_judge_and_reports_both_sides(tm
     assert {k: v["accuracy"] for k, v in saved["after"].items()} == {k: v["accuracy"] for k, v in res["after"].items()}
     assert str(tmp_path) not in saved["command"]  # no machine path in a results file
     assert "| ordinary responses (good, noisy) | " in (res_dir / "judge_hardening.md").read_text()
+    # an earlier output of the script is replaced whole; nothing half-written is left beside it
+    JH.main(["--train-runs", str(tmp_path / "sweep" / "*-s0"), "--heldout-runs", str(tmp_path / "sweep" / "*-s1"),
+             "--prompts", "6", "--test-prompts", "3", "--steps", "2", "--out", str(out), "--results", str(res_dir)])
+    assert json.loads((out / "hardening.json").read_text())["judge_hardening"]["steps"] == 2
+    assert not out.with_name(out.name + ".tmp").exists()
 
 
 def test_hardening_refuses_overlapping_or_missing_runs(tmp_path):
@@ -55,6 +60,20 @@ def test_hardening_refuses_overlapping_or_missing_runs(tmp_path):
     with pytest.raises(SystemExit, match="no finished run"):
         JH.main(["--train-runs", str(tmp_path / "nothing*"), "--heldout-runs", str(tmp_path / "arm-s0"),
                  "--out", str(tmp_path / "w")])
-    with pytest.raises(SystemExit, match="must differ"):
+    for out in (DATA_DIR, DATA_DIR.parent, DATA_DIR / "judge"):  # the world itself, a folder above it or in it
+        with pytest.raises(SystemExit, match="must differ"):
+            JH.main(["--train-runs", str(tmp_path / "arm-s0"), "--heldout-runs", str(tmp_path / "arm-s0"),
+                     "--out", str(out)])
+    keep = tmp_path / "precious"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="refusing to replace"):
         JH.main(["--train-runs", str(tmp_path / "arm-s0"), "--heldout-runs", str(tmp_path / "arm-s0"),
-                 "--out", str(DATA_DIR)])
+                 "--out", str(keep)])
+    assert (keep / "notes.txt").read_text() == "mine"
+    with pytest.raises(SystemExit, match="not a world folder"):
+        JH.main(["--world", str(tmp_path), "--train-runs", str(tmp_path / "arm-s0"),
+                 "--heldout-runs", str(tmp_path / "arm-s0"), "--out", str(tmp_path / "w")])
+    with pytest.raises(SystemExit, match="hacked-share"):
+        JH.main(["--train-runs", str(tmp_path / "arm-s0"), "--heldout-runs", str(tmp_path / "arm-s0"),
+                 "--hacked-share", "1.5", "--out", str(tmp_path / "w")])

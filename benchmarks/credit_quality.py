@@ -146,7 +146,7 @@ def main(argv=None) -> dict:
                    f"credit r {fmt(r['credit_r'])} agreement {fmt(r['agreement'])} {r['seconds_per_response']:.3f}s/resp")
     cmd = "python benchmarks/credit_quality.py " + " ".join(portable_arg(x) for x in (argv if argv is not None
                                                                                       else sys.argv[1:]))
-    res = dict(command=cmd.strip(), world=rel(root), n_prompts=len(tasks), group_size=a.group_size,
+    res = dict(command=cmd.strip(), world=portable_arg(str(root)), n_prompts=len(tasks), group_size=a.group_size,
                n_responses=len(ro), mean_length=float(np.mean(ro.lengths)), seed=a.seed, rows=rows,
                wall_seconds=time.perf_counter() - t0)
     lines = ["# Credit quality: judge attribution vs perfect credit, on the RL loop's own rollouts", "",

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: E402,F401  (benchmarks/_common.py: offline env, repo root on sys.path)
-from _common import rel, write_results  # noqa: E402
+from _common import write_results  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -203,7 +203,7 @@ def main(argv=None) -> dict:
 
     res = {"command": "python benchmarks/judge_hardening.py " + " ".join(
                portable_arg(x) for x in (sys.argv[1:] if argv is None else argv)),
-           "world": rel(world), "train_runs": [label(p) for p in train_runs], "heldout_runs": [label(p) for p in heldout_runs],
+           "world": portable_arg(str(world)), "train_runs": [label(p) for p in train_runs], "heldout_runs": [label(p) for p in heldout_runs],
            "n_train_samples": len(hacked), "steps": a.steps, "judge_batch": cfg.judge_batch, "lr": lr,
            "hacked_share": a.hacked_share, "before": before, "after": after, "seconds": round(time.time() - t0, 1)}
     write_results("judge_hardening", res, markdown(res), out=a.results)

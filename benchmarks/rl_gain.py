@@ -261,8 +261,8 @@ def markdown(res: dict) -> str:
     lines.append("")
     if res.get("contrasts"):
         lines += ["Contrasts (final gain vs the arm's comparator, 95% CI over seeds): " + "; ".join(
-            f"{k} {fmt(v['final_gain'], signed=True)} ({fmt(v['final_gain_ci95'][0], signed=True)}, "
-            f"{fmt(v['final_gain_ci95'][1], signed=True)}) vs {v.get('comparator', 'sparse')}"
+            f"{k} {fmt(v['final_gain'])} ({fmt(v['final_gain_ci95'][0])}, {fmt(v['final_gain_ci95'][1])}) "
+            f"vs {v.get('comparator', 'sparse')}"
             for k, v in res["contrasts"].items()), ""]
     lines += ["| arm | setting | seeds | start | final (95% CI) | peak @ step | AUC | judge R | agreement | KL | length | "
               "adv~pos | credit on truth | s/step |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -353,7 +353,7 @@ def main(argv=None) -> int:
     wanted = ([alias.get(x.strip(), x.strip()) for x in a.arms.split(",")] if a.arms
               else [name for name, spec in specs.items() if not spec.get("optional")])
     wanted = list(dict.fromkeys(wanted))
-    specs.update({x: named_arm(x, best) for x in wanted if x not in specs and named_arm(x, best)})
+    specs.update({x: spec for x in wanted if x not in specs and (spec := named_arm(x, best))})
     unknown = [x for x in wanted if x not in specs]
     if unknown:
         raise SystemExit(f"rl_gain: unknown arm(s) {unknown}; known: {sorted(specs)} or METHOD@JUDGE "
@@ -381,8 +381,8 @@ def main(argv=None) -> int:
     if "oracle_sparse" in arms and "oracle_dense" in arms:
         res.update(oracle_metrics(arms))
     # every arm against its comparator (external arms: sparse_external when it ran), where that ran
-    contrasts = {k: dict(gain_metrics(arms, k, comparator(k, specs, arms)), comparator=comparator(k, specs, arms))
-                 for k in arms if k not in ("sparse", "sparse_external") and comparator(k, specs, arms) in arms}
+    comparators = {k: comparator(k, specs, arms) for k in arms if k not in ("sparse", "sparse_external")}
+    contrasts = {k: dict(gain_metrics(arms, k, c), comparator=c) for k, c in comparators.items() if c in arms}
     if contrasts:
         res["contrasts"] = contrasts
     if "sparse" in arms and "best_dense" in arms:

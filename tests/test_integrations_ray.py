@@ -187,7 +187,7 @@ def test_two_cpu_actors_match_single_process_and_a_killed_run_resumes(tmp_path):
         # shards batch examples with other neighbours and padding than one process does, which moves
         # fp32 sums; on a criterion the judge is sure of (p(True) 0.999) the gradient of log p(True)
         # is ~4e-5 and moves by ~1e-3 of that, and relative tau turns it into a reward change of
-        # 2.2e-5 (test-0-00193 at N=200; the same without Ray, attribute() on chunks of 10)
+        # 2.2e-5 (test-0-00193 at N=200; the same without Ray: python benchmarks/batch_noise.py)
         assert np.allclose(a.rewards("grad_x_input"), b.rewards("grad_x_input"), atol=1e-4)
         assert math.isclose(float(sum(a.rewards("grad_x_input"))), b.sparse_reward, abs_tol=1e-5)
 
